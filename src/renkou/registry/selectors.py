@@ -1,0 +1,259 @@
+"""Reads of the register, always through the user's scope. ``person_get_for_user`` is the one way to fetch a
+person: missing and out of scope are both NotFound (404)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from renkou.accounts.models import User
+from renkou.accounts.scope import Scope, scope_for
+from renkou.core.errors import NotFound, PermissionDenied
+from renkou.orgunits.models import OrgUnit
+from renkou.orgunits.selectors import unit_subtree_ids
+from renkou.registry import idnumbers
+from renkou.registry.models import Event, EventKind, Household, Marriage, Person, PersonHistory, ResidenceStatus
+
+# Counting every match of a broad search over a million persons is slow and of no use: stop at this many.
+COUNT_CAP = 10_000
+PAGE_SIZE = 50
+
+
+def _personal_scope(user: User) -> Scope:
+    scope = scope_for(user)
+    if not scope.personal_data:
+        raise PermissionDenied
+    return scope
+
+
+def _in_units(unit_ids: frozenset[int] | set[int] | list[int]) -> Q:
+    ids = sorted(unit_ids)
+    return Q(residence_unit_id__in=ids) | Q(registration_unit_id__in=ids)
+
+
+def persons_in_scope(user: User) -> QuerySet[Person]:
+    return Person.objects.filter(_in_units(_personal_scope(user).unit_ids))
+
+
+def person_get_for_user(*, user: User, person_id: int) -> Person:
+    scope = _personal_scope(user)
+    person = (Person.objects.select_related("household", "residence_unit", "registration_unit", "mother", "father")
+              .filter(pk=person_id).first())
+    if person is None or not (scope.covers(person.residence_unit_id) or scope.covers(person.registration_unit_id)):
+        raise NotFound
+    return person
+
+
+def person_get_by_id_number_for_user(*, user: User, id_number: str) -> Person:
+    try:
+        number = idnumbers.normalize(id_number)
+    except idnumbers.IdNumberError as exc:
+        raise NotFound from exc
+    pk = Person.objects.filter(id_number=number).values_list("pk", flat=True).first()
+    if pk is None:
+        raise NotFound
+    return person_get_for_user(user=user, person_id=pk)
+
+
+def household_get_for_user(*, user: User, household_id: int) -> Household:
+    scope = _personal_scope(user)
+    household = Household.objects.select_related("unit", "head").filter(pk=household_id).first()
+    if household is None or not scope.covers(household.unit_id):
+        raise NotFound
+    return household
+
+
+def household_get_by_number_for_user(*, user: User, number: str) -> Household:
+    pk = Household.objects.filter(number=number.strip()).values_list("pk", flat=True).first()
+    if pk is None:
+        raise NotFound
+    return household_get_for_user(user=user, household_id=pk)
+
+
+def marriage_get_for_user(*, user: User, marriage_id: int) -> Marriage:
+    marriage = Marriage.objects.filter(pk=marriage_id).first()
+    if marriage is None:
+        raise NotFound
+    for pid in (marriage.wife_id, marriage.husband_id):
+        try:
+            person_get_for_user(user=user, person_id=pid)
+            return marriage
+        except NotFound:
+            continue
+    raise NotFound
+
+
+@dataclass(frozen=True)
+class PersonQuery:
+    text: str = ""  # a name (or its beginning) or an ID number (or its beginning)
+    unit_id: int | None = None
+    household_number: str = ""
+    include_dead: bool = False
+    include_departed: bool = True
+
+
+@dataclass
+class PersonPage:
+    rows: list[Person]
+    number: int
+    page_size: int
+    count: int
+    count_capped: bool
+    has_next: bool
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, -(-self.count // self.page_size))
+
+
+def _prefix_range(field: str, prefix: str) -> Q:
+    # A range instead of LIKE so that SQLite and PostgreSQL both use the index, whatever the collation.
+    return Q(**{f"{field}__gte": prefix, f"{field}__lt": prefix + "\U0010ffff"})
+
+
+def _looks_like_id_number(text: str) -> bool:
+    cleaned = text.replace(" ", "")
+    return len(cleaned) >= 4 and all(c.isdigit() or c in "xX" for c in cleaned)
+
+
+def person_search(*, user: User, query: PersonQuery, page: int = 1, page_size: int = PAGE_SIZE) -> PersonPage:
+    scope = _personal_scope(user)
+    unit_ids: set[int] | frozenset[int] = scope.unit_ids
+    if query.unit_id is not None:
+        unit = OrgUnit.objects.filter(pk=query.unit_id).first()
+        if unit is None or unit.pk not in scope.unit_ids:
+            raise NotFound
+        unit_ids = set(unit_subtree_ids(unit)) & scope.unit_ids
+    qs = Person.objects.filter(_in_units(unit_ids))
+    text = query.text.strip()
+    order = ["id"]
+    if text:
+        if _looks_like_id_number(text):
+            cleaned = text.replace(" ", "").upper()
+            try:
+                cleaned = idnumbers.normalize(cleaned) if len(cleaned) in (15, 18) else cleaned
+            except idnumbers.IdNumberError:
+                pass
+            qs = qs.filter(id_number=cleaned) if len(cleaned) == 18 else qs.filter(_prefix_range("id_number", cleaned))
+        else:
+            qs = qs.filter(_prefix_range("name", text))
+            order = ["name", "id"]
+    if query.household_number.strip():
+        qs = qs.filter(household__number=query.household_number.strip())
+    if not query.include_dead:
+        qs = qs.filter(death_date__isnull=True)
+    if not query.include_departed:
+        qs = qs.exclude(residence_status=ResidenceStatus.LEFT)
+    page = max(1, page)
+    count = qs.order_by()[: COUNT_CAP + 1].count()
+    capped = count > COUNT_CAP
+    count = min(count, COUNT_CAP)
+    start = (page - 1) * page_size
+    rows = list(
+        qs.select_related("residence_unit", "registration_unit", "household").order_by(*order)[
+            start : start + page_size + 1]
+    )
+    return PersonPage(rows=rows[:page_size], number=page, page_size=page_size, count=count, count_capped=capped,
+                      has_next=len(rows) > page_size)
+
+
+@dataclass
+class PersonDetail:
+    person: Person
+    household_members: list[Person] = field(default_factory=list)
+    marriages: list[Marriage] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    children: list[Person] = field(default_factory=list)
+    history: list[PersonHistory] = field(default_factory=list)
+
+
+def person_detail(*, user: User, person_id: int) -> PersonDetail:
+    person = person_get_for_user(user=user, person_id=person_id)
+    members = []
+    if person.household_id:
+        members = list(Person.objects.filter(household_id=person.household_id).exclude(pk=person.pk)
+                       .order_by("relation_to_head", "birth_date"))
+    marriages = list(Marriage.objects.filter(Q(husband=person) | Q(wife=person)).select_related("husband", "wife")
+                     .order_by("married_on"))
+    events = list(Event.objects.filter(Q(person=person) | Q(mother=person) | Q(father=person))
+                  .select_related("unit", "person", "to_unit", "from_unit", "recorded_by").order_by("date", "id"))
+    children = list(Person.objects.filter(Q(mother=person) | Q(father=person)).order_by("birth_date"))
+    history = list(PersonHistory.objects.filter(person=person).order_by("-at", "-id")[:200])
+    return PersonDetail(person=person, household_members=members, marriages=marriages, events=events,
+                        children=children, history=history)
+
+
+@dataclass
+class HouseholdDetail:
+    household: Household
+    members: list[Person]
+
+
+def household_detail(*, user: User, household_id: int) -> HouseholdDetail:
+    household = household_get_for_user(user=user, household_id=household_id)
+    members = list(Person.objects.filter(household=household).select_related("residence_unit")
+                   .order_by("relation_to_head", "birth_date"))
+    return HouseholdDetail(household=household, members=members)
+
+
+def events_for_user(*, user: User, kind: str = "", unit_id: int | None = None, date_from: date | None = None,
+                    date_to: date | None = None) -> QuerySet[Event]:
+    scope = _personal_scope(user)
+    unit_ids = scope.unit_ids
+    if unit_id is not None:
+        unit = OrgUnit.objects.filter(pk=unit_id).first()
+        if unit is None or unit.pk not in scope.unit_ids:
+            raise NotFound
+        unit_ids = frozenset(unit_subtree_ids(unit)) & scope.unit_ids
+    qs = Event.objects.filter(unit_id__in=sorted(unit_ids)).select_related("person", "unit", "mother")
+    if kind:
+        qs = qs.filter(kind=kind)
+    if date_from:
+        qs = qs.filter(date__gte=date_from)
+    if date_to:
+        qs = qs.filter(date__lte=date_to)
+    return qs.order_by("-date", "-id")
+
+
+def event_get_for_user(*, user: User, event_id: int) -> Event:
+    scope = _personal_scope(user)
+    event = Event.objects.select_related("person", "unit", "mother", "father").filter(pk=event_id).first()
+    if event is None or not scope.covers(event.unit_id):
+        raise NotFound
+    return event
+
+
+@dataclass(frozen=True)
+class ScopeCounts:
+    persons: int
+    residents: int
+    households: int
+    births_this_year: int
+    deaths_this_year: int
+    migrants_out: int
+    migrants_in: int
+
+
+def scope_counts(*, user: User, unit: OrgUnit | None = None) -> ScopeCounts:
+    """Aggregate counts of the user's area (allowed for every role, including aggregate viewers)."""
+    scope = scope_for(user)
+    unit_ids = scope.unit_ids if unit is None else frozenset(unit_subtree_ids(unit)) & scope.unit_ids
+    ids = sorted(unit_ids)
+    year_start = date(timezone.localdate().year, 1, 1)
+    alive = Person.objects.filter(death_date__isnull=True)
+    resident = alive.filter(residence_unit_id__in=ids).exclude(residence_status=ResidenceStatus.IN).count()
+    migrants_in = alive.filter(residence_unit_id__in=ids, residence_status=ResidenceStatus.IN).count()
+    migrants_out = alive.filter(registration_unit_id__in=ids, residence_status=ResidenceStatus.OUT).count()
+    events = Event.objects.filter(unit_id__in=ids, date__gte=year_start)
+    return ScopeCounts(
+        persons=resident + migrants_in + migrants_out,
+        residents=resident + migrants_in,
+        households=Household.objects.filter(unit_id__in=ids).count(),
+        births_this_year=events.filter(kind=EventKind.BIRTH, live_born=True).count(),
+        deaths_this_year=events.filter(kind=EventKind.DEATH).count(),
+        migrants_out=migrants_out,
+        migrants_in=migrants_in,
+    )

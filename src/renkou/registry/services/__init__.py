@@ -1,0 +1,30 @@
+"""Writes to the register. Each function is one transaction that checks the register's rules, writes,
+keeps the person's history and records the act in the audit log."""
+
+from renkou.registry.services.events import (
+    birth_register,
+    births_renumber,
+    death_register,
+    move_in_register,
+    move_out_register,
+)
+from renkou.registry.services.marriages import marriage_end, marriage_register
+from renkou.registry.services.persons import EDITABLE_FIELDS, household_create, household_set_head, person_create, person_update
+from renkou.registry.services.views import person_reveal_id_number, person_view
+
+__all__ = [
+    "EDITABLE_FIELDS",
+    "birth_register",
+    "births_renumber",
+    "death_register",
+    "household_create",
+    "household_set_head",
+    "marriage_end",
+    "marriage_register",
+    "move_in_register",
+    "move_out_register",
+    "person_create",
+    "person_reveal_id_number",
+    "person_update",
+    "person_view",
+]

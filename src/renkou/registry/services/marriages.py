@@ -1,0 +1,119 @@
+"""Marriages: registering one, and its end by divorce or annulment (a death ends it in death_register)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from renkou.accounts.models import User
+from renkou.core.errors import NotFound, Problems, RuleViolation
+from renkou.orgunits.models import OrgUnit
+from renkou.registry.models import Marriage, MarriageEnd, Person
+from renkou.registry.services._common import (
+    age_on,
+    audit_write,
+    history_record,
+    require_alive_on,
+    require_not_future,
+    require_person_in_scope,
+    require_unit_in_scope,
+    require_writer,
+)
+
+# Legal ages of marriage (Civil Code art. 1047): men 22, women 20.
+MIN_AGE_HUSBAND = 22
+MIN_AGE_WIFE = 20
+
+
+@transaction.atomic
+def marriage_register(
+    *, by: User, husband: Person, wife: Person, married_on: date, unit: OrgUnit | None = None, channel: str = "web"
+) -> Marriage:
+    require_writer(by)
+    scope_problems = []
+    for p in (husband, wife):
+        try:
+            require_person_in_scope(by, p)
+        except NotFound as exc:  # either spouse in the officer's area is enough
+            scope_problems.append(exc)
+    if len(scope_problems) == 2:
+        raise scope_problems[0]
+    husband = Person.objects.select_for_update().get(pk=husband.pk)
+    wife = Person.objects.select_for_update().get(pk=wife.pk)
+    problems = Problems()
+    try:
+        require_not_future(married_on, "married_on")
+    except RuleViolation as v:
+        problems.add(v)
+    if husband.sex != "1":
+        problems.add(RuleViolation("husband", _("The husband must be a man.")))
+    if wife.sex != "2":
+        problems.add(RuleViolation("wife", _("The wife must be a woman.")))
+    for field, p, min_age in (("husband", husband, MIN_AGE_HUSBAND), ("wife", wife, MIN_AGE_WIFE)):
+        try:
+            require_alive_on(p, married_on, "married_on")
+        except RuleViolation as v:
+            problems.add(v)
+            continue
+        if age_on(p.birth_date, married_on) < min_age:
+            problems.add(RuleViolation(field, _("%(name)s is under the legal age of marriage (%(age)d).")
+                                       % {"name": p.name, "age": min_age}))
+    current = Marriage.objects.filter(ended_on__isnull=True).filter(
+        Q(husband__in=[husband, wife]) | Q(wife__in=[husband, wife]))
+    for m in current:
+        field = "husband" if husband.pk in (m.husband_id, m.wife_id) else "wife"
+        problems.add(RuleViolation(field, _("This person is married already; end that marriage first.")))
+    earlier = Marriage.objects.filter(Q(husband__in=[husband, wife]) | Q(wife__in=[husband, wife]),
+                                      ended_on__gt=married_on)
+    if earlier.exists():
+        problems.add(RuleViolation("married_on", _("An earlier marriage ended after this date.")))
+    problems.raise_if_any()
+    unit = unit or wife.residence_unit or husband.residence_unit or wife.registration_unit
+    if unit is not None and not (unit.pk in {husband.residence_unit_id, wife.residence_unit_id}):
+        require_unit_in_scope(by, unit, "unit")
+    try:
+        with transaction.atomic():
+            marriage = Marriage.objects.create(husband=husband, wife=wife, married_on=married_on, unit=unit)
+    except IntegrityError as exc:
+        raise RuleViolation("husband", _("This person is married already; end that marriage first.")) from exc
+    remarried = Marriage.objects.filter(Q(husband__in=[husband, wife]) | Q(wife__in=[husband, wife])).exclude(
+        pk=marriage.pk).exists()
+    status = "22" if remarried else "20"
+    for p in (husband, wife):
+        history_record(person=p, by=by, action="marriage", changes={"marital_status": (p.marital_status, status)})
+    Person.objects.filter(pk__in=[husband.pk, wife.pk]).update(marital_status=status, version=F("version") + 1)
+    audit_write(by=by, object_type="marriage", object_id=marriage.pk, unit_id=unit.pk if unit else None,
+                what="marriage_register", channel=channel)
+    return marriage
+
+
+@transaction.atomic
+def marriage_end(
+    *, by: User, marriage: Marriage, ended_on: date, reason: str = MarriageEnd.DIVORCE, channel: str = "web"
+) -> Marriage:
+    require_writer(by)
+    marriage = Marriage.objects.select_for_update().select_related("husband", "wife").get(pk=marriage.pk)
+    try:
+        require_person_in_scope(by, marriage.wife)
+    except NotFound:
+        require_person_in_scope(by, marriage.husband)
+    if marriage.ended_on is not None:
+        raise RuleViolation("marriage", _("This marriage has ended already."))
+    if reason not in {MarriageEnd.DIVORCE, MarriageEnd.ANNULMENT}:
+        raise RuleViolation("reason", _("A marriage ended by death is recorded by registering the death."))
+    require_not_future(ended_on, "ended_on")
+    if ended_on < marriage.married_on:
+        raise RuleViolation("ended_on", _("The end is before the date of marriage."))
+    marriage.ended_on, marriage.end_reason = ended_on, reason
+    marriage.save(update_fields=["ended_on", "end_reason"])
+    status = "40" if reason == MarriageEnd.DIVORCE else "10"
+    for p in (marriage.husband, marriage.wife):
+        history_record(person=p, by=by, action="marriage_end", changes={"marital_status": (p.marital_status, status)})
+    Person.objects.filter(pk__in=[marriage.husband_id, marriage.wife_id]).update(
+        marital_status=status, version=F("version") + 1)
+    audit_write(by=by, object_type="marriage", object_id=marriage.pk, unit_id=marriage.unit_id,
+                what="marriage_end", channel=channel)
+    return marriage

@@ -1,0 +1,257 @@
+"""Creating and correcting persons and households (每一次修改都留痕: every change kept as history)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
+
+from renkou.accounts.models import User
+from renkou.core.errors import Problems, RuleViolation
+from renkou.orgunits.models import OrgUnit
+from renkou.registry.models import Household, Person, RegistrationType, ResidenceStatus
+from renkou.registry.services._common import (
+    audit_write,
+    clean_id_number,
+    history_record,
+    require_code,
+    require_not_future,
+    require_person_in_scope,
+    require_unit_in_scope,
+    require_village_or_below,
+    require_writer,
+)
+
+# Fields an officer may correct through person_update, with their code list (if any).
+EDITABLE_FIELDS: dict[str, str | None] = {
+    "name": None,
+    "sex": "sex",
+    "birth_date": None,
+    "id_number": None,
+    "ethnicity": "ethnicity",
+    "education": "education",
+    "marital_status": "marital_status",
+    "registration_type": None,
+    "relation_to_head": "relation",
+    "household": None,
+    "residence_unit": None,
+    "registration_unit": None,
+    "residence_status": None,
+    "other_county_code": None,
+}
+
+
+def _check_person_fields(p: Person, problems: Problems) -> None:
+    name = (p.name or "").strip()
+    if not name:
+        problems.add(RuleViolation("name", _("The name is required.")))
+    elif len(name) > 50:
+        problems.add(RuleViolation("name", _("The name is longer than 50 characters.")))
+    for field, list_name, blank in (
+        ("sex", "sex", False), ("ethnicity", "ethnicity", False), ("education", "education", True),
+        ("marital_status", "marital_status", False), ("relation_to_head", "relation", True),
+    ):
+        try:
+            require_code(list_name, getattr(p, field), field, blank=blank)
+        except RuleViolation as v:
+            problems.add(v)
+    if p.birth_date is None:
+        problems.add(RuleViolation("birth_date", _("The birth date is required.")))
+    else:
+        try:
+            require_not_future(p.birth_date, "birth_date")
+        except RuleViolation as v:
+            problems.add(v)
+    if p.registration_type and p.registration_type not in RegistrationType.values:
+        problems.add(RuleViolation("registration_type", _("Unknown registration type.")))
+    if p.residence_status not in ResidenceStatus.values:
+        problems.add(RuleViolation("residence_status", _("Unknown residence status.")))
+    # Where the person is registered and where they live must agree with the residence status.
+    status = p.residence_status
+    county = p.other_county_code
+    needs_county = status in {ResidenceStatus.OUT, ResidenceStatus.IN, ResidenceStatus.LEFT}
+    if needs_county and not (len(county) == 6 and county.isdigit()):
+        problems.add(RuleViolation("other_county_code", _("Give the six-digit code of the other county.")))
+    if not needs_county and county:
+        problems.add(RuleViolation("other_county_code", _("Only a migrant has another county.")))
+    if status in {ResidenceStatus.RESIDENT, ResidenceStatus.IN} and p.residence_unit_id is None:
+        problems.add(RuleViolation("residence_unit", _("A person living here needs a unit of residence.")))
+    if status in {ResidenceStatus.RESIDENT, ResidenceStatus.OUT} and p.registration_unit_id is None:
+        problems.add(RuleViolation("registration_unit", _("A person registered here needs a unit of registration.")))
+    if status == ResidenceStatus.IN and p.registration_unit_id is not None:
+        problems.add(RuleViolation("registration_unit", _("A person registered in another county has no unit of registration here.")))
+    if status in {ResidenceStatus.OUT, ResidenceStatus.LEFT} and p.residence_unit_id is not None:
+        problems.add(RuleViolation("residence_unit", _("A person living in another county has no unit of residence here.")))
+
+
+@transaction.atomic
+def person_create(
+    *,
+    by: User,
+    name: str,
+    sex: str,
+    birth_date: date,
+    id_number: str | None = None,
+    ethnicity: str = "01",
+    education: str = "",
+    marital_status: str = "10",
+    registration_type: str = "",
+    household: Household | None = None,
+    relation_to_head: str = "",
+    registration_unit: OrgUnit | None = None,
+    residence_unit: OrgUnit | None = None,
+    residence_status: str = ResidenceStatus.RESIDENT,
+    other_county_code: str = "",
+    mother: Person | None = None,
+    father: Person | None = None,
+    confirm: Iterable[str] = (),
+    channel: str = "web",
+    history_action: str = "create",
+) -> Person:
+    require_writer(by)
+    if household is not None and residence_unit is None and residence_status in {"resident", "in"}:
+        residence_unit = household.unit
+    person = Person(
+        name=(name or "").strip(), sex=sex, birth_date=birth_date, ethnicity=ethnicity, education=education,
+        marital_status=marital_status, registration_type=registration_type or (
+            household.registration_type if household else ""),
+        household=household, relation_to_head=relation_to_head, registration_unit=registration_unit,
+        residence_unit=residence_unit, residence_status=residence_status, other_county_code=other_county_code or "",
+        mother=mother, father=father,
+    )
+    problems = Problems()
+    _check_person_fields(person, problems)
+    for field, unit in (("registration_unit", registration_unit), ("residence_unit", residence_unit)):
+        try:
+            require_village_or_below(unit, field)
+        except RuleViolation as v:
+            problems.add(v)
+    if person.birth_date is not None and person.sex:
+        try:
+            person.id_number, person.id_number_warnings = clean_id_number(
+                id_number, sex=person.sex, birth_date=person.birth_date, confirm=confirm)
+        except RuleViolation as v:
+            problems.add(v)
+    problems.raise_if_any()
+    if not (registration_unit or residence_unit):
+        raise RuleViolation("residence_unit", _("Give the unit of residence or of registration."))
+    require_unit_in_scope(by, residence_unit, "residence_unit")
+    require_unit_in_scope(by, registration_unit, "registration_unit")
+    try:
+        with transaction.atomic():
+            person.save()
+    except IntegrityError as exc:  # a concurrent write of the same ID number
+        raise RuleViolation("id_number", _("This ID number is already registered in the county."),
+                            code="duplicate") from exc
+    history_record(person=person, by=by, action=history_action,
+                   changes={f: (None, getattr(person, f)) for f in
+                            ("name", "sex", "birth_date", "id_number", "residence_unit", "registration_unit")})
+    audit_write(by=by, object_type="person", object_id=person.pk,
+                unit_id=person.residence_unit_id or person.registration_unit_id, what="create", channel=channel)
+    return person
+
+
+@transaction.atomic
+def person_update(
+    *,
+    by: User,
+    person: Person,
+    changes: dict[str, Any],
+    confirm: Iterable[str] = (),
+    expected_version: int | None = None,
+    channel: str = "web",
+) -> Person:
+    """Correct fields of a person. Unknown fields are refused; the old and new values go into history."""
+    require_writer(by)
+    require_person_in_scope(by, person)
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if expected_version is not None and expected_version != person.version:
+        raise RuleViolation("version", _("Someone else changed this person meanwhile; reload and try again."),
+                            code="conflict")
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise RuleViolation(sorted(unknown)[0], _("This field cannot be changed here."))
+    before = {f: getattr(person, f) for f in changes}
+    for field, value in changes.items():
+        setattr(person, field, value.strip() if isinstance(value, str) else value)
+    problems = Problems()
+    _check_person_fields(person, problems)
+    for field in ("registration_unit", "residence_unit"):
+        if field in changes:
+            try:
+                require_village_or_below(changes[field], field)
+                require_unit_in_scope(by, changes[field], field)
+            except RuleViolation as v:
+                problems.add(v)
+    if person.death_date is not None and person.birth_date and person.birth_date > person.death_date:
+        problems.add(RuleViolation("birth_date", _("The birth date is after the date of death.")))
+    if {"id_number", "sex", "birth_date"} & set(changes) and person.birth_date and person.sex:
+        try:
+            raw = changes.get("id_number", before.get("id_number", person.id_number))
+            person.id_number, warnings = clean_id_number(
+                raw, sex=person.sex, birth_date=person.birth_date,
+                confirm=set(confirm) | set(person.id_number_warnings), exclude_pk=person.pk)
+            person.id_number_warnings = warnings
+        except RuleViolation as v:
+            problems.add(v)
+    problems.raise_if_any()
+    diff = {f: (before[f], getattr(person, f)) for f in changes if before[f] != getattr(person, f)}
+    if not diff:
+        return person
+    person.version += 1
+    try:
+        with transaction.atomic():
+            person.save(update_fields=[*diff.keys(), "id_number_warnings", "version", "updated_at"])
+    except IntegrityError as exc:
+        raise RuleViolation("id_number", _("This ID number is already registered in the county."),
+                            code="duplicate") from exc
+    history_record(person=person, by=by, action="update", changes=diff)
+    audit_write(by=by, object_type="person", object_id=person.pk,
+                unit_id=person.residence_unit_id or person.registration_unit_id, what="update", channel=channel)
+    return person
+
+
+def _next_household_number(unit: OrgUnit) -> str:
+    prefix = unit.code[:12]
+    last = (Household.objects.filter(number__startswith=prefix).order_by("-number")
+            .values_list("number", flat=True).first())
+    seq = int(last[len(prefix):]) + 1 if last and last[len(prefix):].isdigit() else 1
+    return f"{prefix}{seq:05d}"
+
+
+@transaction.atomic
+def household_create(
+    *, by: User, unit: OrgUnit, address: str, registration_type: str = RegistrationType.RURAL,
+    number: str | None = None, channel: str = "web",
+) -> Household:
+    require_writer(by)
+    require_village_or_below(unit, "unit")
+    require_unit_in_scope(by, unit, "unit")
+    if not (address or "").strip():
+        raise RuleViolation("address", _("The address is required."))
+    if registration_type not in RegistrationType.values:
+        raise RuleViolation("registration_type", _("Unknown registration type."))
+    number = (number or "").strip() or _next_household_number(unit)
+    if Household.objects.filter(number=number).exists():
+        raise RuleViolation("number", _("This household number is taken."))
+    household = Household.objects.create(number=number, address=address.strip(), unit=unit,
+                                         registration_type=registration_type)
+    audit_write(by=by, object_type="household", object_id=household.pk, unit_id=unit.pk, what="create",
+                channel=channel)
+    return household
+
+
+@transaction.atomic
+def household_set_head(*, by: User, household: Household, person: Person) -> Household:
+    require_writer(by)
+    require_person_in_scope(by, person)
+    if person.household_id != household.pk:
+        raise RuleViolation("head", _("The head must be a member of the household."))
+    household.head = person
+    household.save(update_fields=["head"])
+    if person.relation_to_head != "02":
+        person_update(by=by, person=person, changes={"relation_to_head": "02"})
+    return household
