@@ -18,6 +18,12 @@ def personas(county) -> testing.Personas:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    # The personas are created for every test; the production hasher would cost ~0.3 s each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _clear_caches():
     from renkou.core.selectors import forget_cached_facts
     from renkou.registry.codes import code_lists

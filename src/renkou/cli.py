@@ -60,9 +60,28 @@ def main(argv: list[str] | None = None) -> None:
             rest = ["help"]
         command, rest = rest[0], rest[1:]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "renkou.settings")
+    if command == "bench":
+        _bench(rest)
+        return
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["renkou", command, *rest])
+
+
+def _bench(argv: list[str]) -> None:
+    import importlib
+
+    from renkou.bench import BENCHMARKS
+
+    if not argv or argv[0] not in BENCHMARKS:
+        print("usage: renkou bench NAME [options]\n\nbenchmarks:", file=sys.stderr)
+        for name, text in BENCHMARKS.items():
+            print(f"  {name:<8} {text}", file=sys.stderr)
+        sys.exit(0 if argv and argv[0] in {"-h", "--help"} else 2)
+    import django
+
+    django.setup()
+    importlib.import_module(f"renkou.bench.{argv[0]}").run(argv[1:], out=sys.stdout)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,23 @@
-"""Health check (no login): answers 200 with the database status, 503 if the database does not answer."""
+"""Views of the core: the health check, and the edge where domain errors become HTTP answers.
+
+``page`` wraps every page view: login required, and the register's ``NotFound`` (missing or outside the
+user's area) answered as 404, ``PermissionDenied`` (the role may not do this) as 403 — translated once, here.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import wraps
 
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.db import connection
-from django.http import JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 import renkou
+from renkou.core.errors import NotFound, PermissionDenied
 
 
 @require_GET
@@ -26,3 +35,31 @@ def healthz(request):
         status = 503
     return JsonResponse({"status": "ok" if status == 200 else "degraded", "version": renkou.__version__,
                          "database": db}, status=status)
+
+
+def domain_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """NotFound → 404 and PermissionDenied → 403, so that views call selectors and services without ceremony."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404 from exc
+        except PermissionDenied as exc:
+            raise HttpForbidden from exc
+
+    return wrapper
+
+
+def page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A page of the register: login required, domain errors translated."""
+    return login_required(domain_errors(view))
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"

@@ -46,6 +46,8 @@ MIN_YEAR = 1900
 MAX_YEAR = 2200
 
 _ONE_DAY = timedelta(days=1)
+# full-width ASCII (as an input method types it) to ASCII; ideographic space to space
+_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 
 def _format(message: Any, params: dict[str, Any]) -> str:
@@ -259,15 +261,15 @@ class Period:
     def parse(cls, text: str) -> Period:
         """A renkou identifier (``2025``, ``FP2025``, ``FP2025H1``, ``2025S1``, ``2025Q3``, ``202507``).
 
-        Case-insensitive, surrounding spaces ignored. Raises :class:`PeriodError` naming what is wrong.
+        Case-insensitive; surrounding spaces are ignored and full-width characters read as ASCII. Raises :class:`PeriodError` naming what is wrong.
         """
         if not isinstance(text, str):
             raise PeriodError(_lazy_format(_("A period identifier must be text, got %(value)r."), {"value": text}))
-        raw = text.strip()
+        raw = text.translate(_FULLWIDTH).strip()
         s = raw.upper()
         m = _RENKOU_RE.match(s)
         if not m:
-            h = re.fullmatch(r"(\d{4})H(\d)", s)
+            h = re.fullmatch(r"(\d{4})H(\d)", s, re.ASCII)
             if h:
                 raise PeriodError(
                     _lazy_format(
@@ -309,7 +311,7 @@ class Period:
         ``2025AprilS1``, ``2025S1``, ``2025Q3``, ``202507``)."""
         if not isinstance(text, str):
             raise PeriodError(_lazy_format(_("A period identifier must be text, got %(value)r."), {"value": text}))
-        raw = text.strip()
+        raw = text.translate(_FULLWIDTH).strip()
         m = _DHIS2_RE.match(raw.upper())
         if not m:
             raise PeriodError(
@@ -448,7 +450,7 @@ _RENKOU_RE = re.compile(
         (?P<fp>FP)(?P<fpyear>\d{4})(?:H(?P<fphalf>\d))?
       | (?P<calyear>\d{4})(?:S(?P<half>\d)|Q(?P<quarter>\d)|(?P<month>\d{2}))?
     )$""",
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,
 )
 _DHIS2_RE = re.compile(
     r"""^(?P<year>\d{4})(?:
@@ -458,7 +460,7 @@ _DHIS2_RE = re.compile(
       | Q(?P<quarter>\d)
       | (?P<month>\d{2})
     )?$""",
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,
 )
 
 

@@ -73,10 +73,10 @@ _FULLWIDTH[0x3000] = 0x20
 # Removed anywhere: hyphens and dashes, zero-width characters and the byte-order mark.
 _REMOVE = {ord(c): None for c in "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\u200b\u200c\u200d\u2060\ufeff"}
 
-_SCIENTIFIC_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)E[+-]?\d+$", re.IGNORECASE)
-_FLOAT_SUFFIX_RE = re.compile(r"^(\d{15}|\d{18})\.0+$")
-_DECIMAL_RE = re.compile(r"^[+-]?(\d+\.\d*|\.\d+)$")
-_THOUSANDS_RE = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+_SCIENTIFIC_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)E[+-]?\d+$", re.IGNORECASE | re.ASCII)
+_FLOAT_SUFFIX_RE = re.compile(r"^(\d{15}|\d{18})\.0+$", re.ASCII)
+_DECIMAL_RE = re.compile(r"^[+-]?(\d+\.\d*|\.\d+)$", re.ASCII)
+_THOUSANDS_RE = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$", re.ASCII)
 
 
 def _format(message: Any, params: dict[str, Any]) -> str:
@@ -189,10 +189,10 @@ def _normalize(raw: object) -> tuple[str, bool]:
             "id_number.length",
             _("The ID number is empty; enter the 18-character number printed on the card."),
         )
-    bad = [ch for ch in text[:-1] if not ch.isascii() or not ch.isdigit()]
-    last = text[-1]
-    if not (last.isascii() and last.isdigit()) and not (last == "X" and len(text) == 18):
-        bad.append(last)
+    bad = [ch for ch in text if not (ch.isascii() and ch.isdigit()) and ch != "X"]
+    if not bad and len(text) in (15, 18):
+        # X is only the check character (the last of 18); a legacy 15-digit number has none
+        bad = [ch for ch in text[: len(text) - 1 if len(text) == 18 else None] if ch == "X"]
     if bad:
         shown = ", ".join(f"“{ch}”" for ch in dict.fromkeys(bad))
         raise IdNumberError(

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Set up and run the whole test suite: lint, migrations check, pytest on SQLite (with the browser tests),
+# then again on PostgreSQL. Under CI=true a missing Chromium or PostgreSQL is a failure, never a skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh test
+export PATH="$PWD/.venv/bin:$PATH"
+ci="${CI:-false}"
+
+# Chromium for the browser tests (Debian's package; Playwright cannot download a browser here).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing chromium and CJK fonts (apt-get)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+  elif [ "$ci" = true ]; then
+    echo "Chromium is missing at /usr/bin/chromium and cannot be installed (not root)." >&2; exit 1
+  fi
+fi
+
+pg_url="${RENKOU_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test}"
+pg_ready() { python - "$pg_url" <<'PY'
+import sys, psycopg
+try:
+    psycopg.connect(sys.argv[1], connect_timeout=3).close()
+except Exception as exc:
+    print(f"PostgreSQL not reachable at {sys.argv[1]}: {exc}", file=sys.stderr); sys.exit(1)
+PY
+}
+if ! pg_ready && [ "$(id -u)" = 0 ] && command -v pg_ctlcluster >/dev/null; then
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+  sleep 2
+fi
+
+export RENKOU_DATA_DIR="${RENKOU_DATA_DIR:-$(mktemp -d)}"
+echo "== ruff"
+ruff check src tests conftest.py
+echo "== migrations are up to date"
+renkou manage makemigrations --check --dry-run
+
+echo "== tests on SQLite"
+pytest -p no:cacheprovider -q "$@"
+
+echo "== tests on PostgreSQL ($pg_url)"
+if pg_ready; then
+  RENKOU_DATABASE_URL="$pg_url" pytest -p no:cacheprovider -q -m "not browser" "$@"
+elif [ "$ci" = true ]; then
+  echo "PostgreSQL is required under CI=true." >&2; exit 1
+else
+  echo "SKIPPED: PostgreSQL is not reachable; start it or set RENKOU_TEST_POSTGRES_URL to run the suite on it."
+fi
