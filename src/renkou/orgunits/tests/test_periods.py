@@ -5,26 +5,27 @@ from dataclasses import FrozenInstanceError
 from datetime import date, datetime, timedelta
 
 import django
+import pytest
 from django.apps import apps
 from django.conf import settings
+from django.utils import translation
+from hypothesis import given
+from hypothesis import strategies as st
 
-if not settings.configured and not os.environ.get("DJANGO_SETTINGS_MODULE"):
-    settings.configure(USE_I18N=True)
-if not apps.ready:
-    django.setup()
-
-import pytest  # noqa: E402
-from django.utils import translation  # noqa: E402
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from renkou.orgunits.periods import (  # noqa: E402
+from renkou.orgunits.periods import (
     Period,
     PeriodError,
     PeriodType,
     periods_between,
     subperiods,
 )
+
+# Without pytest-django (``-p no:django``) nothing configures Django; the lazily translated
+# messages only need the translation machinery, so a minimal configuration is enough.
+if not settings.configured and not os.environ.get("DJANGO_SETTINGS_MODULE"):
+    settings.configure(USE_I18N=True)
+if not apps.ready:
+    django.setup()
 
 Y, FY, FH, H, Q, M = (
     PeriodType.YEAR,

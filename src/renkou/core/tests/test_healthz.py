@@ -1,0 +1,15 @@
+import pytest
+
+
+@pytest.mark.django_db
+def test_healthz_answers_with_the_database_status(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok" and body["database"]["status"] == "ok"
+    assert body["database"]["vendor"] in {"sqlite", "postgresql"}
+
+
+@pytest.mark.django_db
+def test_healthz_needs_no_login_and_refuses_post(client):
+    assert client.post("/healthz").status_code == 405
