@@ -8,8 +8,9 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyCookie, HttpBearer
+from ninja.utils import check_csrf
 
 from renkou.accounts.services import token_authenticate
 from renkou.core.errors import NotFound, PermissionDenied, RuleViolation, violations_of
@@ -24,10 +25,24 @@ class BearerToken(HttpBearer):
         return user
 
 
+class CsrfFailed(Exception):
+    """A session-authenticated unsafe request without a valid CSRF token (403)."""
+
+
 class SessionWithCsrf(APIKeyCookie):
     """The browser's Django session; unsafe methods need the CSRF token, as for the pages."""
 
     param_name = "sessionid"
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # Only a logged-in browser needs the CSRF check: a request with neither session nor token is answered 401
+        # (ninja's own check would answer 403 "CSRF check Failed" first).
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        if self.csrf and not getattr(request, "_ninja_csrf_exempt", False) and check_csrf(request) is not None:
+            raise CsrfFailed
+        return request.COOKIES.get(self.param_name)
 
     def authenticate(self, request: HttpRequest, key: str | None):
         user = getattr(request, "user", None)
@@ -78,6 +93,21 @@ def on_unauthenticated(request, exc):
                                "code": "unauthenticated"}]), status=401)
 
 
+@api.exception_handler(CsrfFailed)
+def on_csrf_failed(request, exc):
+    return api.create_response(
+        request, _error_body([{"field": "", "message": _("The CSRF token is missing or wrong; reload the page."),
+                               "code": "csrf"}]), status=403)
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    # e.g. 400 for a body that is not JSON: the same error shape as every other answer.
+    return api.create_response(
+        request, _error_body([{"field": "", "message": str(exc), "code": f"http_{exc.status_code}"}]),
+        status=exc.status_code)
+
+
 @api.exception_handler(ValidationError)
 def on_validation_error(request, exc: ValidationError):
     items = []
@@ -88,9 +118,11 @@ def on_validation_error(request, exc: ValidationError):
 
 
 def _add_routers() -> None:
+    from renkou.accounts.api import router as accounts_router
     from renkou.orgunits.api import router as units_router
     from renkou.registry.api import router as registry_router
 
+    api.add_router("/me", accounts_router)
     api.add_router("/units", units_router)
     api.add_router("/", registry_router)
 

@@ -27,7 +27,7 @@ class Code(models.Model):
     """One entry of a national or local code list. Code lists are data: loaded from registry/codes/*.csv."""
 
     list = models.CharField(max_length=32, choices=CodeList.choices)
-    code = models.CharField(max_length=8)
+    code = models.CharField(max_length=16)
     name = models.CharField(max_length=64)  # Chinese name, as the standard prints it
     name_en = models.CharField(max_length=64, blank=True)
     sort_order = models.PositiveIntegerField(default=0)

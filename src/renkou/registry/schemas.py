@@ -41,6 +41,8 @@ UnitCode = Annotated[str, Field(pattern=r"^[0-9]{6,15}$", description="statistic
 CountyCode = Annotated[str, Field(max_length=6, description="GB/T 2260 six-digit county code"),
                        AfterValidator(_storable)]
 Code = Annotated[str, Field(max_length=8), AfterValidator(_storable)]
+# In a query string a unit is given by its code (12 digits or more) or by its id (fewer digits).
+UnitQuery = Annotated[str, Field(pattern=r"^[0-9]{1,15}$", description="unit code (12 digits) or unit id")]
 
 
 def Text(max_length: int, description: str = ""):  # noqa: N802 - reads as a type in the schemas below
@@ -105,6 +107,16 @@ class PersonRefOut(Schema):
 class HouseholdRefOut(Schema):
     id: int
     number: str
+
+
+def answers(ok_status: int, schema, *error_statuses: int) -> dict:
+    """The ``response=`` of a route: its success schema and every error status it may give, as ErrorOut."""
+    return {ok_status: schema, **{status: ErrorOut for status in error_statuses}}
+
+
+class PageIn(Schema):
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
 
 
 class PageInfoOut(Schema):
@@ -253,6 +265,13 @@ class PersonPageOut(PageInfoOut):
     items: list[PersonListItemOut]
 
 
+class PersonSearchIn(PageIn):
+    q: Text(100, "a name or its beginning, or an ID number or its beginning") = ""
+    unit: UnitQuery | None = Field(None, description="only this unit's subtree (code or id)")
+    household: Text(24, "household number") = ""
+    include_dead: bool = False
+
+
 class PersonIn(Schema):
     name: Text(50)
     sex: Code = Field(description="GB/T 2261.1: 1 male, 2 female")
@@ -329,6 +348,11 @@ class HouseholdPageOut(PageInfoOut):
     items: list[HouseholdOut]
 
 
+class HouseholdSearchIn(PageIn):
+    q: Text(100, "a household number or its beginning, or part of the address") = ""
+    unit: UnitQuery | None = Field(None, description="only this unit's subtree (code or id)")
+
+
 class HouseholdIn(Schema):
     unit: UnitCode
     address: Text(200)
@@ -378,6 +402,13 @@ class EventPageOut(PageInfoOut):
 
 
 EventKindIn = Literal["birth", "death", "move_out", "move_in"]
+
+
+class EventSearchIn(PageIn):
+    kind: EventKindIn | None = None
+    unit: UnitQuery | None = Field(None, description="only this unit's subtree (code or id)")
+    date_from: date | None = None
+    date_to: date | None = None
 
 
 class BirthIn(Schema):
@@ -460,6 +491,11 @@ class MarriageEndIn(Schema):
 # units
 
 
+class UnitListIn(Schema):
+    parent: UnitQuery | None = Field(None, description="only the direct children of this unit (code or id)")
+    level: int | None = Field(None, ge=1, le=4, description="only units of this level")
+
+
 class UnitOut(Schema):
     id: int
     code: str
@@ -490,7 +526,8 @@ class UnitCountsOut(Schema):
     migrants_in: int
 
 
-class UnitDetailOut(UnitOut):
+class UnitDetailOut(Schema):
+    unit: UnitOut
     parent: UnitRefOut | None
     children: list[UnitOut]
     counts: UnitCountsOut | None = Field(description="aggregate counts of the unit's subtree; null outside the "

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('list', models.CharField(choices=[('sex', 'Sex (GB/T 2261.1)'), ('marital_status', 'Marital status (GB/T 2261.2)'), ('ethnicity', 'Ethnicity (GB/T 3304)'), ('education', 'Education (GB/T 4658)'), ('relation', 'Relation to the head of household (GB/T 4761)'), ('registration_type', 'Household registration type'), ('residence_status', 'Residence status'), ('birth_place', 'Place of birth'), ('marriage_end', 'Reason a marriage ended')], max_length=32)),
-                ('code', models.CharField(max_length=8)),
+                ('code', models.CharField(max_length=16)),
                 ('name', models.CharField(max_length=64)),
                 ('name_en', models.CharField(blank=True, max_length=64)),
                 ('sort_order', models.PositiveIntegerField(default=0)),

@@ -86,8 +86,8 @@ def birth_register(
     require_writer(by)
     require_person_in_scope(by, mother)
     # Work on the stored rows, locked, not on objects the caller may hold from before another write.
-    mother = Person.objects.select_for_update().select_related("household", "residence_unit",
-                                                              "registration_unit").get(pk=mother.pk)
+    mother = Person.objects.select_for_update(of=("self",)).select_related(
+        "household", "residence_unit", "registration_unit").get(pk=mother.pk)
     if father is not None:
         father = Person.objects.select_for_update().get(pk=father.pk)
     problems = Problems()
