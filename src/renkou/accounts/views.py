@@ -46,6 +46,12 @@ class LoginView(auth_views.LoginView):
         audit_record(user=form.get_user(), action=AuditAction.LOGIN, channel="web", ip_address=client_ip(self.request))
         return response
 
+    def form_invalid(self, form):
+        tried = (form.data.get("username") or "")[:150]
+        audit_record(user=None, action=AuditAction.LOGIN_FAILED, object_type="user", detail={"username": tried},
+                     channel="web", ip_address=client_ip(self.request))
+        return super().form_invalid(form)
+
 
 class LogoutView(auth_views.LogoutView):
     """POST only (Django 5): a link cannot log anyone out."""
@@ -73,6 +79,9 @@ def audit_log(request):
     for entry in rows:
         entry.what_label = WHAT_LABELS.get((entry.detail or {}).get("what", ""), "")
         entry.object_label = OBJECT_TYPE_LABELS.get(entry.object_type, entry.object_type)
+        # An event's entry may name the person it concerns (e.g. the mother of a birth) in its detail.
+        person = str((entry.detail or {}).get("person", ""))
+        entry.person_link = person if person.isdigit() and entry.object_type != "person" else ""
     return render(request, "accounts/audit_log.html", {
         "section": "audit", "form": form, "entries": rows, "page_number": number, "has_next": has_next,
         "has_previous": number > 1, "first_row": start + 1,

@@ -9,6 +9,10 @@ from django import forms
 from renkou.core.errors import NeedsConfirmation, RuleViolation, violations_of
 
 
+# Map a service field here to show its violations at the top of the form instead.
+NON_FIELD = "__all__"
+
+
 class DateInput(forms.DateInput):
     """The browser's date picker; ISO values whatever the language (zh-hans would format 2024/03/05)."""
 

@@ -45,7 +45,7 @@ def units_list(request: HttpRequest, filters: Query[UnitListIn]):
 
 
 @router.get("/{code}", response=answers(200, UnitDetailOut, 401, 404, 422), summary="A unit, its children and counts")
-def unit_detail(request: HttpRequest, code: str = Path(..., pattern=r"^[0-9]{6,15}$")):
+def unit_detail(request: HttpRequest, code: str = Path(..., pattern=r"^[0-9]{6,15}$", examples=["500230001000"])):
     unit = unit_get_by_code(code=code)
     if unit is None:
         raise NotFound

@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from ninja import Query, Router
+from ninja import Query, Router, Status
 from ninja.params import Path
 
 from renkou.accounts.models import AuditAction, User
@@ -213,7 +213,7 @@ def person_create(request, payload: PersonIn):
         other_county_code=payload.other_county_code, mother=_person(user, payload.mother, "mother"),
         father=_person(user, payload.father, "father"), confirm=payload.confirm, channel=CHANNEL,
     )
-    return 201, person
+    return Status(201, person)
 
 
 @router.patch("/persons/{person_id}", response=answers(200, PersonOut, *WRITE_ERRORS), summary="Correct a person")
@@ -275,7 +275,7 @@ def household_create(request, payload: HouseholdIn):
         by=_caller(request), unit=_unit(payload.unit, "unit"), address=payload.address,
         registration_type=payload.registration_type, number=payload.number or None, channel=CHANNEL,
     )
-    return 201, household
+    return Status(201, household)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -297,14 +297,6 @@ def events_list(request, filters: Query[EventSearchIn]):
     return page
 
 
-@router.get("/events/{event_id}", response=answers(200, EventOut, *READ_ERRORS), summary="An event")
-def event_get(request, event_id: int = Path(..., ge=1, le=MAX_ID)):
-    event = event_get_for_user(user=_caller(request), event_id=event_id)
-    _record_list(request, object_type="event", object_id=str(event.pk), query={},
-                 shown=[pid for pid in (event.person_id, event.mother_id, event.father_id) if pid])
-    return event
-
-
 @router.post("/events/births", response=answers(201, EventOut, *WRITE_ERRORS), summary="Register a birth")
 def birth_register(request, payload: BirthIn):
     """A live birth also creates the child's record (``person`` in the answer)."""
@@ -316,7 +308,7 @@ def birth_register(request, payload: BirthIn):
         ethnicity=payload.ethnicity, household=_household(user, payload.household, "household"),
         confirm=payload.confirm, channel=CHANNEL,
     )
-    return 201, event
+    return Status(201, event)
 
 
 @router.post("/events/deaths", response=answers(201, EventOut, *WRITE_ERRORS), summary="Register a death")
@@ -325,7 +317,7 @@ def death_register(request, payload: DeathIn):
     event = services.death_register(by=user, person=_person(user, payload.person, "person"),
                                     died_on=payload.died_on, unit=_unit(payload.unit, "unit"), note=payload.note,
                                     channel=CHANNEL)
-    return 201, event
+    return Status(201, event)
 
 
 @router.post("/events/moves-out", response=answers(201, EventOut, *WRITE_ERRORS), summary="Register a move away")
@@ -337,7 +329,7 @@ def move_out_register(request, payload: MoveOutIn):
         to_unit=_unit(payload.to_unit, "to_unit"), to_county=payload.to_county,
         registration_moved=payload.registration_moved, note=payload.note, channel=CHANNEL,
     )
-    return 201, event
+    return Status(201, event)
 
 
 @router.post("/events/moves-in", response=answers(201, EventOut, *WRITE_ERRORS),
@@ -352,7 +344,16 @@ def move_in_register(request, payload: MoveInIn):
         new_person=payload.new_person.dict() if payload.new_person is not None else None,
         confirm=payload.confirm, note=payload.note, channel=CHANNEL,
     )
-    return 201, event
+    return Status(201, event)
+
+
+# After the literal /events/... paths: the first pattern that matches takes the request.
+@router.get("/events/{event_id}", response=answers(200, EventOut, *READ_ERRORS), summary="An event")
+def event_get(request, event_id: int = Path(..., ge=1, le=MAX_ID)):
+    event = event_get_for_user(user=_caller(request), event_id=event_id)
+    _record_list(request, object_type="event", object_id=str(event.pk), query={},
+                 shown=[pid for pid in (event.person_id, event.mother_id, event.father_id) if pid])
+    return event
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -366,7 +367,7 @@ def marriage_register(request, payload: MarriageIn):
         by=user, husband=_person(user, payload.husband, "husband"), wife=_person(user, payload.wife, "wife"),
         married_on=payload.married_on, unit=_unit(payload.unit, "unit"), channel=CHANNEL,
     )
-    return 201, marriage
+    return Status(201, marriage)
 
 
 @router.post("/marriages/{marriage_id}/end", response=answers(200, MarriageDetailOut, *WRITE_ERRORS),

@@ -11,11 +11,12 @@ and marriages by their id.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
 from ninja import Field, Schema
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict
 
 from renkou.orgunits.models import UnitLevel, UnitType
 from renkou.registry.codes import code_name
@@ -36,6 +37,19 @@ def _storable(value: str) -> str:
     return value
 
 
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _iso_date(value: object) -> object:
+    # pydantic would also take a number of seconds since 1970 or a datetime; the API takes YYYY-MM-DD only.
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        return value
+    raise ValueError("Give the date as YYYY-MM-DD.")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 UnitCode = Annotated[str, Field(pattern=r"^[0-9]{6,15}$", description="statistical division code of the unit")]
 CountyCode = Annotated[str, Field(max_length=6, description="GB/T 2260 six-digit county code"),
@@ -107,6 +121,11 @@ class PersonRefOut(Schema):
 class HouseholdRefOut(Schema):
     id: int
     number: str
+
+
+def example(value: dict) -> ConfigDict:
+    """An example body for the OpenAPI document (the docs page shows it; schemathesis sends it first)."""
+    return ConfigDict(json_schema_extra={"examples": [value]})
 
 
 def answers(ok_status: int, schema, *error_statuses: int) -> dict:
@@ -273,9 +292,12 @@ class PersonSearchIn(PageIn):
 
 
 class PersonIn(Schema):
+    model_config = example({"name": "陈静", "sex": "2", "birth_date": "1990-02-03", "id_number": "500230199002030229",
+                            "residence_unit": "500230001001", "registration_unit": "500230001001"})
+
     name: Text(50)
     sex: Code = Field(description="GB/T 2261.1: 1 male, 2 female")
-    birth_date: date
+    birth_date: IsoDate
     id_number: IdNumberText | None = None
     ethnicity: Code = Field("01", description="GB/T 3304")
     education: Code = Field("", description="GB/T 4658, may be empty")
@@ -295,11 +317,13 @@ class PersonIn(Schema):
 class PersonUpdateIn(Schema):
     """Only the fields sent are changed. ``version`` is the one the caller read."""
 
+    model_config = example({"version": 1, "name": "陈静", "education": "20"})
+
     version: Annotated[int, Field(ge=1, le=MAX_ID)]
     confirm: Confirm = []
     name: Text(50) = None
     sex: Code = None
-    birth_date: date = None
+    birth_date: IsoDate = None
     id_number: IdNumberText | None = None
     ethnicity: Code = None
     education: Code = None
@@ -314,6 +338,8 @@ class PersonUpdateIn(Schema):
 
 
 class RevealIn(Schema):
+    model_config = example({"purpose": "核对奖励扶助申请人身份"})
+
     purpose: Text(200, "why the full number is needed; written to the audit log")
 
 
@@ -354,6 +380,8 @@ class HouseholdSearchIn(PageIn):
 
 
 class HouseholdIn(Schema):
+    model_config = example({"unit": "500230001001", "address": "东城路12号", "registration_type": "urban"})
+
     unit: UnitCode
     address: Text(200)
     registration_type: Code = Field("rural", description="rural or urban")
@@ -407,13 +435,16 @@ EventKindIn = Literal["birth", "death", "move_out", "move_in"]
 class EventSearchIn(PageIn):
     kind: EventKindIn | None = None
     unit: UnitQuery | None = Field(None, description="only this unit's subtree (code or id)")
-    date_from: date | None = None
-    date_to: date | None = None
+    date_from: IsoDate | None = None
+    date_to: IsoDate | None = None
 
 
 class BirthIn(Schema):
+    model_config = example({"mother": 2, "father": 1, "born_on": "2025-03-01", "sex": "1", "name": "张小军",
+                            "id_number": "500230202503010132", "place": "1"})
+
     mother: Id
-    born_on: date
+    born_on: IsoDate
     sex: Code
     live_born: bool = True
     name: Text(50, "the child's name (a temporary one will do); required for a live birth") = ""
@@ -427,15 +458,19 @@ class BirthIn(Schema):
 
 
 class DeathIn(Schema):
+    model_config = example({"person": 1, "died_on": "2025-05-05"})
+
     person: Id
-    died_on: date
+    died_on: IsoDate
     unit: UnitCode | None = None
     note: Text(200) = ""
 
 
 class MoveOutIn(Schema):
+    model_config = example({"person": 1, "moved_on": "2025-04-01", "to_county": "110105"})
+
     person: Id
-    moved_on: date
+    moved_on: IsoDate
     to_unit: UnitCode | None = Field(None, description="village of the county moved to")
     to_county: CountyCode = Field("", description="or the other county moved to")
     registration_moved: bool = False
@@ -447,7 +482,7 @@ class NewcomerIn(Schema):
 
     name: Text(50)
     sex: Code
-    birth_date: date
+    birth_date: IsoDate
     id_number: IdNumberText | None = None
     ethnicity: Code = "01"
     education: Code = ""
@@ -457,7 +492,10 @@ class NewcomerIn(Schema):
 
 
 class MoveInIn(Schema):
-    moved_on: date
+    model_config = example({"moved_on": "2025-06-01", "to_unit": "500230001002", "from_county": "110105",
+                            "new_person": {"name": "刘洋", "sex": "1", "birth_date": "1992-07-07"}})
+
+    moved_on: IsoDate
     to_unit: UnitCode
     from_county: CountyCode
     person: Id | None = Field(None, description="a returning person already on the register")
@@ -476,14 +514,18 @@ class MarriageDetailOut(MarriageOut):
 
 
 class MarriageIn(Schema):
+    model_config = example({"husband": 1, "wife": 2, "married_on": "2025-01-01"})
+
     husband: Id
     wife: Id
-    married_on: date
+    married_on: IsoDate
     unit: UnitCode | None = None
 
 
 class MarriageEndIn(Schema):
-    ended_on: date
+    model_config = example({"ended_on": "2025-06-30", "reason": "divorce"})
+
+    ended_on: IsoDate
     reason: Literal["divorce", "annulment"] = MarriageEnd.DIVORCE.value
 
 

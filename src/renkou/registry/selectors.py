@@ -208,7 +208,7 @@ def events_for_user(*, user: User, kind: str = "", unit_id: int | None = None, d
         if unit is None or unit.pk not in scope.unit_ids:
             raise NotFound
         unit_ids = frozenset(unit_subtree_ids(unit)) & scope.unit_ids
-    qs = Event.objects.filter(unit_id__in=sorted(unit_ids)).select_related("person", "unit", "mother")
+    qs = Event.objects.filter(unit_id__in=sorted(unit_ids)).select_related("person", "unit", "mother", "father", "from_unit", "to_unit")
     if kind:
         qs = qs.filter(kind=kind)
     if date_from:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from django.core.cache import cache
 from django.db.models import Case, Count, IntegerField, Value, When
 from django.utils import timezone
 
@@ -20,6 +21,8 @@ from renkou.registry.models import Person
 # Five-year age groups 0–4 … 85–89, then 90 and over (the census tables' grouping).
 AGE_GROUP_YEARS = 5
 OPEN_AGE = 90
+# Grouping a million persons takes seconds on SQLite; a pyramid a quarter of an hour old is good enough for a home page.
+PYRAMID_CACHE_SECONDS = 900
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,11 @@ def population_pyramid(*, user: User, unit: OrgUnit | None = None, on: date | No
     user's area (or in ``unit``'s subtree within it), by age on ``on`` (today) and sex (1 men, 2 women)."""
     on = on or timezone.localdate()
     scope = scope_for(user)
+    root = unit if unit is not None else scope.unit
+    # Cached per area root: the same for every user whose area contains it (an area is a whole subtree).
+    key = f"renkou:pyramid:{root.pk}:{on.isoformat()}" if root is not None and scope.covers(root.pk) else None
+    if key is not None and (cached := cache.get(key)) is not None:
+        return cached
     unit_ids = scope.unit_ids if unit is None else frozenset(unit_subtree_ids(unit)) & scope.unit_ids
     starts = list(range(0, OPEN_AGE, AGE_GROUP_YEARS))
     labels = [f"{a}–{a + AGE_GROUP_YEARS - 1}" for a in starts] + [f"{OPEN_AGE}+"]
@@ -72,4 +80,7 @@ def population_pyramid(*, user: User, unit: OrgUnit | None = None, on: date | No
             men[row["age_group"]] += row["n"]
         elif row["sex"] == "2":
             women[row["age_group"]] += row["n"]
-    return Pyramid(on=on, labels=labels, men=men, women=women)
+    pyramid = Pyramid(on=on, labels=labels, men=men, women=women)
+    if key is not None:
+        cache.set(key, pyramid, PYRAMID_CACHE_SECONDS)
+    return pyramid

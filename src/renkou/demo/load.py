@@ -1,0 +1,271 @@
+"""Bulk writing of a generated register (demo/register.py) into the database: units, persons, households,
+marriages and events, in one transaction.
+
+Never row by row: on SQLite ``executemany`` on the DB-API cursor with explicit column lists, on PostgreSQL
+``COPY … FROM STDIN`` through psycopg 3. Primary keys are assigned here, contiguous from the table's largest id
++ 1, so that the references between the rows (mother, father, household head, units) are written in the same
+pass; the foreign keys are checked at commit (Django declares them DEFERRABLE INITIALLY DEFERRED). Column
+names come from the models, and a column this module does not know (a field added later) gets the field's
+default, so that a new nullable or defaulted field does not break the demo.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from django.core.management.color import no_style
+from django.db import connection, models
+
+from renkou.demo.register import Register
+from renkou.orgunits.models import OrgUnit
+from renkou.registry.models import Event, Household, Marriage, Person
+
+CHUNK = 50_000
+NULL = -1
+
+
+def _dates(days: np.ndarray) -> np.ndarray:
+    """Day numbers to 'YYYY-MM-DD' strings (object array, None where there is no date)."""
+    days = np.asarray(days, dtype=np.int64)
+    missing = (days < -200_000) | (days > 200_000)
+    text = np.datetime_as_string(np.where(missing, 0, days).astype("datetime64[D]")).astype(object)
+    text[missing] = None
+    return text
+
+
+def _datetimes(utc: np.ndarray) -> np.ndarray:
+    """UTC datetime64[s] to the text each database reads back as an aware UTC datetime."""
+    text = np.strings.replace(np.datetime_as_string(np.asarray(utc, dtype="datetime64[s]")), "T", " ")
+    if connection.vendor == "postgresql":
+        text = np.strings.add(text, "+00:00")
+    return text.astype(object)
+
+
+def _refs(index: np.ndarray, ids: np.ndarray | int) -> np.ndarray:
+    """Indexes into another table to its ids (``ids`` an array of ids, or the first id of contiguous ones)."""
+    index = np.asarray(index, dtype=np.int64)
+    if np.isscalar(ids):
+        values = index + int(ids)
+    else:
+        values = np.asarray(ids, dtype=np.int64)[np.maximum(index, 0)]
+    out = values.astype(object)
+    out[index < 0] = None
+    return out
+
+
+def _ints(values: np.ndarray, *, null_below: int | None = None) -> np.ndarray:
+    values = np.asarray(values, dtype=np.int64)
+    out = values.astype(object)
+    if null_below is not None:
+        out[values < null_below] = None
+    return out
+
+
+def _strs(values: np.ndarray, *, empty_is_null: bool = False) -> np.ndarray:
+    out = np.asarray(values).astype(str).astype(object)
+    if empty_is_null:
+        out[np.asarray(values) == ""] = None
+    return out
+
+
+def _bools(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=np.int64)
+    out = (values == 1).astype(object)
+    if connection.vendor != "postgresql":
+        out = (values == 1).astype(np.int64).astype(object)
+    out[values < 0] = None
+    return out
+
+
+def _const(value: Any, n: int) -> np.ndarray:
+    out = np.empty(n, dtype=object)
+    out[:] = [value] * n if isinstance(value, list | dict) else value
+    return out
+
+
+def next_id(model: type[models.Model]) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MAX({model._meta.pk.column}), 0) FROM {model._meta.db_table}")  # noqa: S608
+        return int(cursor.fetchone()[0]) + 1
+
+
+def _columns(model: type[models.Model], given: dict[str, np.ndarray], n: int) -> tuple[list[str], list[np.ndarray]]:
+    """Database columns and values for ``model``: the given fields, and every other concrete field's default."""
+    names, values = [], []
+    for f in model._meta.concrete_fields:
+        if f.name in given or f.attname in given:
+            names.append(f.column)
+            values.append(given.get(f.name, given.get(f.attname)))
+        elif f.has_default():
+            names.append(f.column)
+            values.append(_const(f.get_db_prep_save(f.get_default(), connection), n))
+        elif f.null:
+            continue
+        else:
+            raise RuntimeError(f"demo loader: no value for {model.__name__}.{f.name} (not null, no default)")
+    return names, values
+
+
+def _insert(model: type[models.Model], given: dict[str, np.ndarray], n: int) -> None:
+    names, values = _columns(model, given, n)
+    table = connection.ops.quote_name(model._meta.db_table)
+    cols = ", ".join(connection.ops.quote_name(c) for c in names)
+    raw = connection.connection  # the DB-API connection, inside Django's transaction
+    if connection.vendor == "postgresql":
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            for rows in _chunks(values, n):
+                for row in rows:
+                    copy.write_row(row)
+    else:
+        sql = f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(names))})"  # noqa: S608
+        cursor = raw.cursor()
+        try:
+            for rows in _chunks(values, n):
+                cursor.executemany(sql, rows)
+        finally:
+            cursor.close()
+
+
+def _chunks(values: list[np.ndarray], n: int) -> Iterator[list[tuple]]:
+    for start in range(0, n, CHUNK):
+        yield list(zip(*(v[start:start + CHUNK].tolist() for v in values), strict=True))
+
+
+def write(reg: Register, *, now: datetime, progress: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Write ``reg``; returns the number of rows written per table. Call it inside the caller's transaction (the
+    tables are not usable until it commits), and ``analyze()`` after the commit."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("load.write must run inside transaction.atomic()")
+    say = progress or (lambda _msg: None)
+    counts: dict[str, int] = {}
+    connection.ensure_connection()
+    t = time.perf_counter()
+    unit_ids = _write_units(reg)
+    counts["units"] = len(unit_ids)
+    person_id, household_id = next_id(Person), next_id(Household)
+    stamp = _datetimes(np.array([np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "s")]))[0]
+    p = reg.persons
+    n = len(p["name"])
+    _insert(Person, {
+        "id": _ints(np.arange(n) + person_id),
+        "id_number": _strs(p["id_number"], empty_is_null=True),
+        "id_number_warnings": _const("[]", n),
+        "name": _strs(p["name"]),
+        "sex": _strs(p["sex"]),
+        "birth_date": _dates(p["birth_date"]),
+        "ethnicity": _strs(p["ethnicity"]),
+        "education": _strs(p["education"]),
+        "marital_status": _strs(p["marital_status"]),
+        "registration_type": _strs(p["registration_type"]),
+        "household": _refs(p["household"], household_id),
+        "relation_to_head": _strs(p["relation_to_head"]),
+        "registration_unit": _refs(p["registration_unit"], unit_ids),
+        "residence_unit": _refs(p["residence_unit"], unit_ids),
+        "residence_status": _strs(p["residence_status"]),
+        "other_county_code": _strs(p["other_county_code"]),
+        "mother": _refs(p["mother"], person_id),
+        "father": _refs(p["father"], person_id),
+        "death_date": _dates(p["death_date"]),
+        "created_at": _const(stamp, n),
+        "updated_at": _const(stamp, n),
+        "version": _const(1, n),
+    }, n)
+    counts["persons"] = n
+    say(f"  persons      {n:>10,}  {time.perf_counter() - t:6.1f} s")
+    h = reg.households
+    k = len(h["head"])
+    _insert(Household, {
+        "id": _ints(np.arange(k) + household_id),
+        "number": _strs(h["number"]),
+        "address": _strs(h["address"]),
+        "unit": _refs(h["unit"], unit_ids),
+        "registration_type": _strs(h["registration_type"]),
+        "head": _refs(h["head"], person_id),
+        "created_at": _const(stamp, k),
+    }, k)
+    counts["households"] = k
+    say(f"  households   {k:>10,}  {time.perf_counter() - t:6.1f} s")
+    m = reg.marriages
+    k = len(m["husband"])
+    _insert(Marriage, {
+        "id": _ints(np.arange(k) + next_id(Marriage)),
+        "husband": _refs(m["husband"], person_id),
+        "wife": _refs(m["wife"], person_id),
+        "married_on": _dates(m["married_on"]),
+        "ended_on": _dates(m["ended_on"]),
+        "end_reason": _strs(m["end_reason"]),
+        "unit": _refs(m["unit"], unit_ids),
+        "recorded_at": _datetimes(m["recorded_at"]),
+    }, k)
+    counts["marriages"] = k
+    say(f"  marriages    {k:>10,}  {time.perf_counter() - t:6.1f} s")
+    e = reg.events
+    k = len(e["kind"])
+    _insert(Event, {
+        "id": _ints(np.arange(k) + next_id(Event)),
+        "kind": _strs(e["kind"]),
+        "person": _refs(e["person"], person_id),
+        "date": _dates(e["date"]),
+        "unit": _refs(e["unit"], unit_ids),
+        "mother": _refs(e["mother"], person_id),
+        "father": _refs(e["father"], person_id),
+        "sex": _strs(e["sex"]),
+        "live_born": _bools(e["live_born"]),
+        "birth_order": _ints(e["birth_order"], null_below=1),
+        "place": _strs(e["place"]),
+        "from_unit": _refs(e["from_unit"], unit_ids),
+        "to_unit": _refs(e["to_unit"], unit_ids),
+        "from_county": _strs(e["from_county"]),
+        "to_county": _strs(e["to_county"]),
+        "note": _const("", k),
+        "recorded_at": _datetimes(e["recorded_at"]),
+        "recorded_by": _const(None, k),
+        "source": _const("demo", k),
+    }, k)
+    counts["events"] = k
+    say(f"  events       {k:>10,}  {time.perf_counter() - t:6.1f} s")
+    _reset_sequences()
+    return counts
+
+
+def _write_units(reg: Register) -> np.ndarray:
+    units = reg.units
+    first = next_id(OrgUnit)
+    ids = np.arange(len(units), dtype=np.int64) + first
+    paths = []
+    for i, u in enumerate(units):
+        paths.append(f"{paths[u.parent] if u.parent >= 0 else '/'}{ids[i]}/")
+    n = len(units)
+    _insert(OrgUnit, {
+        "id": _ints(ids),
+        "code": np.array([u.code for u in units], dtype=object),
+        "name": np.array([u.name for u in units], dtype=object),
+        "level": np.array([u.level for u in units], dtype=object),
+        "unit_type": np.array([u.unit_type for u in units], dtype=object),
+        "parent": _refs(np.array([u.parent for u in units]), ids),
+        "path": np.array(paths, dtype=object),
+    }, n)
+    return ids
+
+
+def _reset_sequences() -> None:
+    if connection.vendor != "postgresql":
+        return  # SQLite's AUTOINCREMENT follows explicit ids by itself
+    statements = connection.ops.sequence_reset_sql(no_style(), [OrgUnit, Person, Household, Marriage, Event])
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+
+
+def analyze() -> None:
+    """Fresh planner statistics after a large load (the first queries of the demo would be slow without)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for model in (OrgUnit, Person, Household, Marriage, Event):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        else:
+            cursor.execute("PRAGMA optimize")
