@@ -79,3 +79,9 @@ def test_no_output_schema_carries_a_clear_id_number():
     for name, schema in schemas.items():
         if name.endswith("Out") and name != "RevealOut":
             assert "id_number" not in schema.get("properties", {}), name
+
+
+def test_operation_ids_are_unique_names():
+    ids = [op["operationId"] for item in _document()["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z_]+", i) for i in ids), ids

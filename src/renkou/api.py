@@ -52,7 +52,13 @@ class SessionWithCsrf(APIKeyCookie):
         return None
 
 
-api = NinjaAPI(
+class RenkouAPI(NinjaAPI):
+    def get_openapi_operation_id(self, operation) -> str:
+        # The route function's name ("persons_search", "birth_register"): short, and unique across the routers.
+        return operation.view_func.__name__
+
+
+api = RenkouAPI(
     title="renkou API",
     version="1",
     description="The register of a county's population and family-services office. Personal data only within "

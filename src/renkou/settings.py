@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    "ninja",  # serves the API docs page's Swagger UI from static files (no CDN on these machines)
     "renkou.core",
     "renkou.orgunits",
     "renkou.accounts",

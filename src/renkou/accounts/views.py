@@ -78,6 +78,8 @@ def audit_log(request):
     rows = rows[:AUDIT_PAGE_SIZE]
     for entry in rows:
         entry.what_label = WHAT_LABELS.get((entry.detail or {}).get("what", ""), "")
+        # A failed login has no user, only the name that was tried.
+        entry.who = entry.username or str((entry.detail or {}).get("username", ""))
         entry.object_label = OBJECT_TYPE_LABELS.get(entry.object_type, entry.object_type)
         # An event's entry may name the person it concerns (e.g. the mother of a birth) in its detail.
         person = str((entry.detail or {}).get("person", ""))

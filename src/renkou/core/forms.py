@@ -8,7 +8,6 @@ from django import forms
 
 from renkou.core.errors import NeedsConfirmation, RuleViolation, violations_of
 
-
 # Map a service field here to show its violations at the top of the form instead.
 NON_FIELD = "__all__"
 

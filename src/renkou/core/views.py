@@ -9,8 +9,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import urlsplit
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -53,8 +55,23 @@ def domain_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
 
 
 def page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """A page of the register: login required, domain errors translated."""
-    return login_required(domain_errors(view))
+    """A page of the register: login required, domain errors translated.
+
+    An htmx request whose session has expired gets HX-Redirect to the login page (back to the page it came
+    from), instead of a login form swapped into the middle of a page."""
+    inner = login_required(domain_errors(view))
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if is_htmx(request) and not request.user.is_authenticated:
+            current = urlsplit(request.headers.get("HX-Current-URL", ""))
+            back = (current.path + (f"?{current.query}" if current.query else "")) or "/"
+            response = HttpResponse(status=200)
+            response["HX-Redirect"] = redirect_to_login(back)["Location"]
+            return response
+        return inner(request, *args, **kwargs)
+
+    return wrapper
 
 
 def client_ip(request: HttpRequest) -> str | None:

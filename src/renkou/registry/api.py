@@ -161,7 +161,8 @@ def households_for_user(*, user: User, unit: OrgUnit | None = None, text: str = 
     qs = Household.objects.filter(unit_id__in=sorted(unit_ids)).select_related("unit", "head")
     text = text.strip()
     if text:
-        qs = qs.filter(Q(number__startswith=text) | Q(address__contains=text))
+        # a range rather than LIKE for the number, so that its unique index serves the prefix
+        qs = qs.filter(Q(number__gte=text, number__lt=text + "\U0010ffff") | Q(address__contains=text))
     return qs.order_by("number", "id")
 
 

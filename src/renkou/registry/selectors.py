@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from renkou.accounts.models import User
 from renkou.accounts.scope import Scope, scope_for
 from renkou.core.errors import NotFound, PermissionDenied
-from renkou.orgunits.models import OrgUnit
+from renkou.orgunits.models import OrgUnit, UnitLevel
 from renkou.orgunits.selectors import unit_subtree_ids
 from renkou.registry import idnumbers
 from renkou.registry.models import Event, EventKind, Household, Marriage, Person, PersonHistory, ResidenceStatus
@@ -238,22 +238,48 @@ class ScopeCounts:
 
 
 def scope_counts(*, user: User, unit: OrgUnit | None = None) -> ScopeCounts:
-    """Aggregate counts of the user's area (allowed for every role, including aggregate viewers)."""
+    """Aggregate counts of the user's area (allowed for every role, including aggregate viewers).
+
+    One conditional aggregate over persons and one over events; the whole county needs no unit filter.
+    """
     scope = scope_for(user)
-    unit_ids = scope.unit_ids if unit is None else frozenset(unit_subtree_ids(unit)) & scope.unit_ids
-    ids = sorted(unit_ids)
+    target = unit or scope.unit
+    if target is None:
+        return ScopeCounts(0, 0, 0, 0, 0, 0, 0)
+    if unit is not None and unit.pk not in scope.unit_ids:
+        raise NotFound
+    whole_county = target.level == UnitLevel.COUNTY
+    ids = sorted(frozenset(unit_subtree_ids(target)) & scope.unit_ids)
     year_start = date(timezone.localdate().year, 1, 1)
-    alive = Person.objects.filter(death_date__isnull=True)
-    resident = alive.filter(residence_unit_id__in=ids).exclude(residence_status=ResidenceStatus.IN).count()
-    migrants_in = alive.filter(residence_unit_id__in=ids, residence_status=ResidenceStatus.IN).count()
-    migrants_out = alive.filter(registration_unit_id__in=ids, residence_status=ResidenceStatus.OUT).count()
-    events = Event.objects.filter(unit_id__in=ids, date__gte=year_start)
+    persons = Person.objects.filter(death_date__isnull=True)
+    if not whole_county:
+        persons = persons.filter(_in_units(ids))
+    lives_here = Q(residence_status__in=[ResidenceStatus.RESIDENT, ResidenceStatus.IN])
+    if not whole_county:
+        lives_here &= Q(residence_unit_id__in=ids)
+    registered_away = Q(residence_status=ResidenceStatus.OUT)
+    if not whole_county:
+        registered_away &= Q(registration_unit_id__in=ids)
+    p = persons.aggregate(
+        residents=Count("id", filter=lives_here),
+        migrants_in=Count("id", filter=lives_here & Q(residence_status=ResidenceStatus.IN)),
+        migrants_out=Count("id", filter=registered_away),
+    )
+    events = Event.objects.filter(date__gte=year_start)
+    households = Household.objects.all()
+    if not whole_county:
+        events = events.filter(unit_id__in=ids)
+        households = households.filter(unit_id__in=ids)
+    e = events.aggregate(
+        births=Count("id", filter=Q(kind=EventKind.BIRTH, live_born=True)),
+        deaths=Count("id", filter=Q(kind=EventKind.DEATH)),
+    )
     return ScopeCounts(
-        persons=resident + migrants_in + migrants_out,
-        residents=resident + migrants_in,
-        households=Household.objects.filter(unit_id__in=ids).count(),
-        births_this_year=events.filter(kind=EventKind.BIRTH, live_born=True).count(),
-        deaths_this_year=events.filter(kind=EventKind.DEATH).count(),
-        migrants_out=migrants_out,
-        migrants_in=migrants_in,
+        persons=p["residents"] + p["migrants_out"],
+        residents=p["residents"],
+        households=households.count(),
+        births_this_year=e["births"],
+        deaths_this_year=e["deaths"],
+        migrants_out=p["migrants_out"],
+        migrants_in=p["migrants_in"],
     )

@@ -18,9 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from renkou.accounts.models import AuditAction
 from renkou.accounts.scope import scope_for
-from renkou.accounts.services import audit_record
 from renkou.core.errors import NotFound, PermissionDenied, RuleViolation
 from renkou.core.forms import NON_FIELD, add_violations
 from renkou.core.views import client_ip, is_htmx, page
@@ -280,10 +278,9 @@ def person_edit(request, person_id: int):
 
 @page
 def household_detail(request, household_id: int):
-    detail = selectors.household_detail(user=request.user, household_id=household_id)
+    detail = services.household_view(user=request.user, household_id=household_id, channel="web",
+                                     ip_address=client_ip(request))
     h = detail.household
-    audit_record(user=request.user, action=AuditAction.VIEW_HOUSEHOLD, object_type="household",
-                 object_id=str(h.pk), unit_id=h.unit_id, channel="web", ip_address=client_ip(request))
     return render(request, "registry/household_detail.html", {"section": "persons", "detail": detail,
                                                               "household": h})
 

@@ -85,3 +85,9 @@ def test_administrator_opening_a_person_from_the_log_is_logged_too(personas, tra
     client = client_for(personas.admin)
     assert client.get(reverse("person_detail", args=[mother.pk])).status_code == 200
     assert AuditEntry.objects.filter(username="admin", action="view_person", object_id=str(mother.pk)).exists()
+
+
+def test_failed_logins_show_the_name_that_was_tried(personas):
+    Client(headers={"accept-language": "en"}).post(reverse("login"), {"username": "nobody", "password": "x"})
+    html = client_for(personas.admin).get(reverse("audit_log"), {"action": "login_failed"}).content.decode()
+    assert "Failed login" in html and "nobody" in html

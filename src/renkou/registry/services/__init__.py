@@ -10,7 +10,7 @@ from renkou.registry.services.events import (
 )
 from renkou.registry.services.marriages import marriage_end, marriage_register
 from renkou.registry.services.persons import EDITABLE_FIELDS, household_create, household_set_head, person_create, person_update
-from renkou.registry.services.views import person_reveal_id_number, person_view
+from renkou.registry.services.views import household_view, person_reveal_id_number, person_view
 
 __all__ = [
     "EDITABLE_FIELDS",
@@ -19,6 +19,7 @@ __all__ = [
     "death_register",
     "household_create",
     "household_set_head",
+    "household_view",
     "marriage_end",
     "marriage_register",
     "move_in_register",

@@ -120,7 +120,15 @@ def history_record(
     )
 
 
-def audit_write(*, by: User, object_type: str, object_id: int, unit_id: int | None, what: str, channel: str) -> None:
+def audit_write(
+    *, by: User, object_type: str, object_id: int, unit_id: int | None, what: str, channel: str,
+    person_id: int | None = None,
+) -> None:
+    detail: dict[str, Any] = {"what": what}
+    if person_id is not None:
+        detail["person"] = person_id
+    elif object_type == "person":
+        detail["person"] = object_id
     audit_record(user=by, action=AuditAction.CREATE if what.endswith("_register") or what == "create"
                  else AuditAction.UPDATE, object_type=object_type, object_id=str(object_id), unit_id=unit_id,
-                 detail={"what": what}, channel=channel)
+                 detail=detail, channel=channel)

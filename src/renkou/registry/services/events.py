@@ -154,7 +154,7 @@ def birth_register(
     history_record(person=mother, by=by, action="birth_given", event=event,
                    changes={"birth": (None, f"{born_on.isoformat()} {'live' if live_born else 'stillborn'}")})
     audit_write(by=by, object_type="event", object_id=event.pk, unit_id=unit.pk if unit else None,
-                what="birth_register", channel=channel)
+                what="birth_register", channel=channel, person_id=mother.pk)
     return event
 
 
@@ -193,7 +193,7 @@ def death_register(
                        changes={"marital_status": (spouse.marital_status, "30")})
         Person.objects.filter(pk=spouse.pk).update(marital_status="30", version=F("version") + 1)
     audit_write(by=by, object_type="event", object_id=event.pk, unit_id=unit.pk if unit else None,
-                what="death_register", channel=channel)
+                what="death_register", channel=channel, person_id=person.pk)
     return event
 
 
@@ -243,9 +243,10 @@ def move_out_register(
         if person.residence_status in {ResidenceStatus.OUT, ResidenceStatus.LEFT}:
             raise RuleViolation("person", _("This person already lives in another county."))
         if person.residence_status == ResidenceStatus.IN or registration_moved:
+            # Departed for good. The record stays with the unit the person last belonged to (their unit of
+            # registration, or of residence for an in-migrant), so that it stays reachable for its history.
             person.residence_status = ResidenceStatus.LEFT
-            person.registration_unit = None if person.residence_status == ResidenceStatus.LEFT and \
-                before["residence_status"] != ResidenceStatus.IN else person.registration_unit
+            person.registration_unit = person.registration_unit or from_unit
         else:
             person.residence_status = ResidenceStatus.OUT
         person.residence_unit = None
@@ -255,15 +256,12 @@ def move_out_register(
     event = Event.objects.create(kind=EventKind.MOVE_OUT, person=person, date=moved_on, unit=unit,
                                  from_unit=from_unit, to_unit=to_unit, to_county=to_county, note=note or "",
                                  recorded_at=timezone.now(), recorded_by=by, source=channel)
-    if person.residence_status == ResidenceStatus.LEFT and before["registration_unit"] is not None:
-        # The record is kept (history, statistics) but no longer counts among this county's registrations.
-        person.registration_unit = None
     person.version += 1
     person.save(update_fields=[*before.keys(), "version", "updated_at"])
     history_record(person=person, by=by, action="move_out", event=event,
                    changes={f: (before[f], getattr(person, f)) for f in before if before[f] != getattr(person, f)})
     audit_write(by=by, object_type="event", object_id=event.pk, unit_id=unit.pk if unit else None,
-                what="move_out_register", channel=channel)
+                what="move_out_register", channel=channel, person_id=person.pk)
     return event
 
 
@@ -301,8 +299,10 @@ def move_in_register(
         person.residence_unit = to_unit
         if person.residence_status == ResidenceStatus.OUT:
             person.residence_status, person.other_county_code = ResidenceStatus.RESIDENT, ""
-        else:
+        else:  # registered elsewhere now: living here from another county
             person.residence_status, person.other_county_code = ResidenceStatus.IN, from_county
+            before["registration_unit"] = person.registration_unit
+            person.registration_unit = None
         if household is not None:
             person.household = household
         person.version += 1
@@ -319,5 +319,5 @@ def move_in_register(
                                  recorded_at=timezone.now(), recorded_by=by, source=channel)
     history_record(person=person, by=by, action="move_in", event=event, changes=changes)
     audit_write(by=by, object_type="event", object_id=event.pk, unit_id=to_unit.pk, what="move_in_register",
-                channel=channel)
+                channel=channel, person_id=person.pk)
     return event

@@ -86,7 +86,7 @@ def marriage_register(
         history_record(person=p, by=by, action="marriage", changes={"marital_status": (p.marital_status, status)})
     Person.objects.filter(pk__in=[husband.pk, wife.pk]).update(marital_status=status, version=F("version") + 1)
     audit_write(by=by, object_type="marriage", object_id=marriage.pk, unit_id=unit.pk if unit else None,
-                what="marriage_register", channel=channel)
+                what="marriage_register", channel=channel, person_id=wife.pk)
     return marriage
 
 
@@ -115,5 +115,5 @@ def marriage_end(
     Person.objects.filter(pk__in=[marriage.husband_id, marriage.wife_id]).update(
         marital_status=status, version=F("version") + 1)
     audit_write(by=by, object_type="marriage", object_id=marriage.pk, unit_id=marriage.unit_id,
-                what="marriage_end", channel=channel)
+                what="marriage_end", channel=channel, person_id=marriage.wife_id)
     return marriage

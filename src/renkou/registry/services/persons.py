@@ -79,7 +79,7 @@ def _check_person_fields(p: Person, problems: Problems) -> None:
         problems.add(RuleViolation("other_county_code", _("Only a migrant has another county.")))
     if status in {ResidenceStatus.RESIDENT, ResidenceStatus.IN} and p.residence_unit_id is None:
         problems.add(RuleViolation("residence_unit", _("A person living here needs a unit of residence.")))
-    if status in {ResidenceStatus.RESIDENT, ResidenceStatus.OUT} and p.registration_unit_id is None:
+    if status in {ResidenceStatus.RESIDENT, ResidenceStatus.OUT, ResidenceStatus.LEFT} and p.registration_unit_id is None:
         problems.add(RuleViolation("registration_unit", _("A person registered here needs a unit of registration.")))
     if status == ResidenceStatus.IN and p.registration_unit_id is not None:
         problems.add(RuleViolation("registration_unit", _("A person registered in another county has no unit of registration here.")))

@@ -11,7 +11,13 @@ from django.utils.translation import gettext_lazy as _
 from renkou.accounts.models import AuditAction, User
 from renkou.accounts.services import audit_record
 from renkou.core.errors import RuleViolation
-from renkou.registry.selectors import PersonDetail, person_detail, person_get_for_user
+from renkou.registry.selectors import (
+    HouseholdDetail,
+    PersonDetail,
+    household_detail,
+    person_detail,
+    person_get_for_user,
+)
 
 MIN_PURPOSE_LENGTH = 2
 
@@ -38,3 +44,14 @@ def person_reveal_id_number(
                  unit_id=person.residence_unit_id or person.registration_unit_id, purpose=purpose[:200],
                  channel=channel, ip_address=ip_address)
     return person.id_number or ""
+
+
+@transaction.atomic
+def household_view(
+    *, user: User, household_id: int, channel: str = "web", ip_address: str | None = None
+) -> HouseholdDetail:
+    detail = household_detail(user=user, household_id=household_id)
+    audit_record(user=user, action=AuditAction.VIEW_HOUSEHOLD, object_type="household",
+                 object_id=str(detail.household.pk), unit_id=detail.household.unit_id, channel=channel,
+                 ip_address=ip_address)
+    return detail

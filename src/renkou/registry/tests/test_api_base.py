@@ -199,3 +199,7 @@ def test_the_openapi_document_and_docs_page_are_served(api, personas):
     docs = api.client.get(PREFIX + "/docs")
     assert docs.status_code == 200
     assert b"openapi.json" in docs.content
+    # Swagger UI from the project's own static files: these machines reach no CDN
+    assert b"/static/ninja/swagger-ui-bundle.js" in docs.content
+    assert b"cdn." not in docs.content and b"unpkg" not in docs.content
+    assert api.client.get("/static/ninja/swagger-ui-bundle.js").status_code == 200

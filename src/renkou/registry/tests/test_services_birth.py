@@ -34,7 +34,7 @@ def test_live_birth_creates_the_child_with_history_and_audit(personas, county, f
     assert PersonHistory.objects.filter(person=mother, action="birth_given").count() == 1
     assert PersonHistory.objects.filter(person=child, action="birth").count() == 1
     entry = AuditEntry.objects.get(object_type="event", object_id=str(event.pk))
-    assert entry.username == "dongcheng" and entry.detail == {"what": "birth_register"}
+    assert entry.username == "dongcheng" and entry.detail == {"what": "birth_register", "person": mother.pk}
 
 
 def test_birth_order_counts_the_mothers_earlier_live_births(personas, family):

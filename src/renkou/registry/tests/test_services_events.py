@@ -150,3 +150,29 @@ def test_marriage_is_refused_when_neither_spouse_is_in_scope(personas, couple):
     husband, wife, marriage = couple
     with pytest.raises(NotFound):
         marriage_end(by=personas.xicheng, marriage=marriage, ended_on=date(2020, 1, 1))
+
+
+def test_a_departed_person_stays_reachable_and_can_return(personas, county):
+    newcomer = move_in_register(
+        by=personas.dongcheng, moved_on=date(2020, 1, 1), to_unit=county.dc_village1, from_county="510104",
+        new_person={"name": "过客", "sex": "1", "birth_date": date(1990, 5, 5)}).person
+    move_out_register(by=personas.dongcheng, person=newcomer, moved_on=date(2022, 1, 1), to_county="510104")
+    newcomer.refresh_from_db()
+    assert newcomer.residence_status == "left" and newcomer.registration_unit_id == county.dc_village1.pk
+    from renkou.registry.selectors import person_get_for_user
+
+    assert person_get_for_user(user=personas.dongcheng, person_id=newcomer.pk).pk == newcomer.pk
+    move_in_register(by=personas.dongcheng, person=newcomer, moved_on=date(2024, 1, 1),
+                     to_unit=county.dc_village2, from_county="510104")
+    newcomer.refresh_from_db()
+    assert (newcomer.residence_status, newcomer.registration_unit_id, newcomer.residence_unit_id) == (
+        "in", None, county.dc_village2.pk)
+
+
+def test_registration_moving_away_keeps_the_record_with_its_unit(personas, county):
+    p = make_person(county.dc_village1, birth_date=date(1995, 1, 1))
+    move_out_register(by=personas.dongcheng, person=p, moved_on=date(2023, 1, 1), to_county="440305",
+                      registration_moved=True)
+    p.refresh_from_db()
+    assert (p.residence_status, p.registration_unit_id, p.residence_unit_id) == ("left", county.dc_village1.pk,
+                                                                                None)

@@ -133,3 +133,10 @@ def test_the_search_page_costs_a_constant_number_of_queries(personas, county, dj
     assert response.content.decode().count("<tr>") == n + 1  # header row + n rows
     with django_assert_max_num_queries(11):
         client.get(reverse("person_search_results"), {"q": "张"}, headers={"HX-Request": "true"})
+
+
+def test_an_htmx_request_after_the_session_ended_redirects_the_whole_page_to_login(db):
+    response = client_for().get(reverse("person_search_results"), {"q": "王"}, headers={
+        "HX-Request": "true", "HX-Current-URL": "http://testserver/persons/?q=%E7%8E%8B"})
+    assert response.status_code == 200 and response.content == b""
+    assert response["HX-Redirect"] == reverse("login") + "?next=/persons/%3Fq%3D%25E7%258E%258B"

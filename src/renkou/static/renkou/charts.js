@@ -8,6 +8,8 @@
     var abs = function (v) { return Math.abs(v).toLocaleString(); };
     // Symmetric axis, so that the two sides compare at a glance.
     var top = Math.max.apply(null, data.men.concat(data.women, [1]));
+    var half = Math.pow(10, Math.floor(Math.log10(top))) / 2;
+    top = Math.ceil(top / half) * half;
     chart.setOption({
       animation: false,
       textStyle: { fontFamily: getComputedStyle(document.body).fontFamily },
