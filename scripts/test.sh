@@ -38,11 +38,11 @@ echo "== migrations are up to date"
 renkou manage makemigrations --check --dry-run
 
 echo "== tests on SQLite"
-pytest -p no:cacheprovider -q "$@"
+pytest -p no:cacheprovider -q -n 2 "$@"
 
 echo "== tests on PostgreSQL ($pg_url)"
 if pg_ready; then
-  RENKOU_DATABASE_URL="$pg_url" pytest -p no:cacheprovider -q -m "not browser" "$@"
+  RENKOU_DATABASE_URL="$pg_url" pytest -p no:cacheprovider -q -n 2 -m "not browser" "$@"
 elif [ "$ci" = true ]; then
   echo "PostgreSQL is required under CI=true." >&2; exit 1
 else

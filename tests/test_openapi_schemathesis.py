@@ -29,7 +29,7 @@ from renkou.testing import id_number_for
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           negative_data_rejection]
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 120
 
 
 def _small_register(county, admin) -> None:

@@ -67,7 +67,7 @@ def _child_env(data_dir: Path) -> dict[str, str]:
     env.pop("RENKOU_DATABASE_URL", None)  # the bench's own SQLite file, never the install's database
     env.pop("RENKOU_DEBUG", None)
     env["RENKOU_SECRET_KEY"] = secrets.token_urlsafe(40)  # a throwaway key for this run's server
-    env["DJANGO_SETTINGS_MODULE"] = "renkou.settings"
+    env.setdefault("DJANGO_SETTINGS_MODULE", "renkou.settings")
     env.setdefault("RENKOU_LOG_LEVEL", "WARNING")
     return env
 
