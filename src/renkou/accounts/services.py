@@ -13,7 +13,7 @@ from renkou.accounts.models import ApiToken, AuditAction, AuditEntry, Role, User
 from renkou.core.errors import RuleViolation
 from renkou.orgunits.models import OrgUnit, UnitLevel
 
-TOKEN_PREFIX = "rk_"
+TOKEN_PREFIX = "rk_"  # noqa: S105 - a marker of the token format, not a secret
 
 # The level of unit each role works at (county staff sit at the county).
 _ROLE_LEVELS = {

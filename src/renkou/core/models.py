@@ -8,5 +8,8 @@ class InstallationFact(models.Model):
     value = models.JSONField(default=dict)
     updated_at = models.DateTimeField(auto_now=True)
 
+    def __str__(self) -> str:
+        return self.key
+
 
 SYNTHETIC_DATA = "synthetic_data"

@@ -148,6 +148,36 @@ def build(world: sim.World, *, seed: int) -> Register:
                     events=events, person_of_sim=reg_of)
 
 
+class RegisterError(AssertionError):
+    """The generated rows refer to rows that do not exist: a bug of the generator."""
+
+
+def validate(reg: Register) -> None:
+    """Every reference points into its table (or is -1) and every row of a table has the same length."""
+    n_units, n_persons, n_households = len(reg.units), len(reg.persons["name"]), len(reg.households["head"])
+    refs = {
+        "persons": {"household": n_households, "registration_unit": n_units, "residence_unit": n_units,
+                    "mother": n_persons, "father": n_persons},
+        "households": {"unit": n_units, "head": n_persons},
+        "marriages": {"husband": n_persons, "wife": n_persons, "unit": n_units},
+        "events": {"person": n_persons, "unit": n_units, "mother": n_persons, "father": n_persons,
+                   "from_unit": n_units, "to_unit": n_units},
+    }
+    for table, columns in refs.items():
+        rows = getattr(reg, table)
+        lengths = {len(v) for v in rows.values()}
+        if len(lengths) > 1:
+            raise RegisterError(f"{table}: columns of different lengths {lengths}")
+        for column, size in columns.items():
+            values = rows[column]
+            if len(values) and (values.min() < -1 or values.max() >= size):
+                raise RegisterError(f"{table}.{column} refers outside its table")
+    for table, required in (("households", ("unit", "head")), ("marriages", ("husband", "wife"))):
+        for column in required:
+            if len(getattr(reg, table)[column]) and getattr(reg, table)[column].min() < 0:
+                raise RegisterError(f"{table}.{column} is missing")
+
+
 def _sequence_within(group: np.ndarray, order_key: np.ndarray) -> np.ndarray:
     """0-based rank of each row within its group, by ``order_key``."""
     o = np.lexsort((order_key, group))

@@ -9,18 +9,17 @@ reading a household (VIEW_HOUSEHOLD) and every page of a list or an event (SEARC
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Status
 from ninja.params import Path
 
 from renkou.accounts.models import AuditAction, User
-from renkou.accounts.scope import scope_for
 from renkou.accounts.services import audit_record
-from renkou.core.errors import NotFound, PermissionDenied, RuleViolation
+from renkou.core.errors import NotFound, RuleViolation
 from renkou.orgunits.models import OrgUnit
-from renkou.orgunits.selectors import unit_get, unit_get_by_code, unit_subtree_ids
+from renkou.orgunits.selectors import unit_get, unit_get_by_code
 from renkou.registry import services
 from renkou.registry.idnumbers import mask
 from renkou.registry.models import Household, Person
@@ -58,6 +57,7 @@ from renkou.registry.selectors import (
     events_for_user,
     household_detail,
     household_get_for_user,
+    households_for_user,
     marriage_get_for_user,
     person_get_for_user,
     person_search,
@@ -143,27 +143,6 @@ def _record_list(request: HttpRequest, *, object_type: str, query: dict, shown: 
                  object_id: str = "", unit: OrgUnit | None = None) -> None:
     audit_record(user=_caller(request), action=AuditAction.SEARCH, object_type=object_type, object_id=object_id,
                  unit=unit, detail={"query": query, "shown": shown}, channel=CHANNEL, ip_address=_ip(request))
-
-
-def households_for_user(*, user: User, unit: OrgUnit | None = None, text: str = "") -> QuerySet[Household]:
-    """Households in the user's area, by number prefix or part of the address.
-
-    A selector: it belongs in registry.selectors beside ``household_get_for_user`` (kept here until it moves).
-    """
-    scope = scope_for(user)
-    if not scope.personal_data:
-        raise PermissionDenied
-    unit_ids = scope.unit_ids
-    if unit is not None:
-        if not scope.covers(unit.pk):
-            raise NotFound
-        unit_ids = frozenset(unit_subtree_ids(unit)) & scope.unit_ids
-    qs = Household.objects.filter(unit_id__in=sorted(unit_ids)).select_related("unit", "head")
-    text = text.strip()
-    if text:
-        # a range rather than LIKE for the number, so that its unique index serves the prefix
-        qs = qs.filter(Q(number__gte=text, number__lt=text + "\U0010ffff") | Q(address__contains=text))
-    return qs.order_by("number", "id")
 
 
 # --------------------------------------------------------------------------------------------------------------

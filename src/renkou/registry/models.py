@@ -166,6 +166,9 @@ class Marriage(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.husband_id}+{self.wife_id} {self.married_on}"
+
 
 class EventKind(models.TextChoices):
     BIRTH = "birth", _("Birth")
@@ -224,6 +227,9 @@ class Event(models.Model):
             models.Index(fields=["mother", "date"], name="event_mother_date"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.kind} {self.date}"
+
 
 class PersonHistory(models.Model):
     """Every change to a person: who, when, what before and after."""
@@ -240,3 +246,6 @@ class PersonHistory(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["person", "-at"], name="history_person_at")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.action} {self.at:%Y-%m-%d}"

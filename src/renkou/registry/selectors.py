@@ -15,10 +15,18 @@ from renkou.core.errors import NotFound, PermissionDenied
 from renkou.orgunits.models import OrgUnit, UnitLevel
 from renkou.orgunits.selectors import unit_subtree_ids
 from renkou.registry import idnumbers
-from renkou.registry.models import Event, EventKind, Household, Marriage, Person, PersonHistory, ResidenceStatus
+from renkou.registry.models import (
+    Event,
+    EventKind,
+    Household,
+    Marriage,
+    Person,
+    PersonHistory,
+    ResidenceStatus,
+)
 
 # Counting every match of a broad search over a million persons is slow and of no use: stop at this many.
-COUNT_CAP = 10_000
+COUNT_CAP = 5_000
 PAGE_SIZE = 50
 
 
@@ -86,6 +94,22 @@ def marriage_get_for_user(*, user: User, marriage_id: int) -> Marriage:
     raise NotFound
 
 
+def households_for_user(*, user: User, unit: OrgUnit | None = None, text: str = "") -> QuerySet[Household]:
+    """Households in the user's area, by number prefix or part of the address."""
+    scope = _personal_scope(user)
+    unit_ids = scope.unit_ids
+    if unit is not None:
+        if not scope.covers(unit.pk):
+            raise NotFound
+        unit_ids = frozenset(unit_subtree_ids(unit)) & scope.unit_ids
+    qs = Household.objects.filter(unit_id__in=sorted(unit_ids)).select_related("unit", "head")
+    text = text.strip()
+    if text:
+        # a range rather than LIKE for the number, so that its unique index serves the prefix
+        qs = qs.filter(Q(number__gte=text, number__lt=text + "\U0010ffff") | Q(address__contains=text))
+    return qs.order_by("number", "id")
+
+
 @dataclass(frozen=True)
 class PersonQuery:
     text: str = ""  # a name (or its beginning) or an ID number (or its beginning)
@@ -122,12 +146,16 @@ def _looks_like_id_number(text: str) -> bool:
 def person_search(*, user: User, query: PersonQuery, page: int = 1, page_size: int = PAGE_SIZE) -> PersonPage:
     scope = _personal_scope(user)
     unit_ids: set[int] | frozenset[int] = scope.unit_ids
+    target = scope.unit
     if query.unit_id is not None:
-        unit = OrgUnit.objects.filter(pk=query.unit_id).first()
-        if unit is None or unit.pk not in scope.unit_ids:
+        target = OrgUnit.objects.filter(pk=query.unit_id).first()
+        if target is None or target.pk not in scope.unit_ids:
             raise NotFound
-        unit_ids = set(unit_subtree_ids(unit)) & scope.unit_ids
-    qs = Person.objects.filter(_in_units(unit_ids))
+        unit_ids = set(unit_subtree_ids(target)) & scope.unit_ids
+    # Every person belongs to some unit of the county, so the whole county needs no unit filter (which
+    # would otherwise make the database merge hundreds of index ranges).
+    whole_county = target is not None and target.level == UnitLevel.COUNTY
+    qs = Person.objects.all() if whole_county else Person.objects.filter(_in_units(unit_ids))
     text = query.text.strip()
     order = ["id"]
     if text:
@@ -138,6 +166,7 @@ def person_search(*, user: User, query: PersonQuery, page: int = 1, page_size: i
             except idnumbers.IdNumberError:
                 pass
             qs = qs.filter(id_number=cleaned) if len(cleaned) == 18 else qs.filter(_prefix_range("id_number", cleaned))
+            order = ["id_number"]
         else:
             qs = qs.filter(_prefix_range("name", text))
             order = ["name", "id"]

@@ -9,7 +9,13 @@ from renkou.registry.services.events import (
     move_out_register,
 )
 from renkou.registry.services.marriages import marriage_end, marriage_register
-from renkou.registry.services.persons import EDITABLE_FIELDS, household_create, household_set_head, person_create, person_update
+from renkou.registry.services.persons import (
+    EDITABLE_FIELDS,
+    household_create,
+    household_set_head,
+    person_create,
+    person_update,
+)
 from renkou.registry.services.views import household_view, person_reveal_id_number, person_view
 
 __all__ = [

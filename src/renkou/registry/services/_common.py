@@ -106,6 +106,12 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _history_value(field: str, value: Any) -> Any:
+    if field == "id_number" and value:
+        return idnumbers.mask(str(value))
+    return jsonable(value)
+
+
 def history_record(
     *, person: Person, by: User | None, action: str, changes: dict[str, tuple[Any, Any]], event: Event | None = None
 ) -> PersonHistory:
@@ -115,7 +121,9 @@ def history_record(
         user=by if by is not None and by.is_authenticated else None,
         username=by.get_username() if by is not None else "system",
         action=action,
-        changes={k: [jsonable(a), jsonable(b)] for k, (a, b) in changes.items()},
+        # ID numbers are kept masked in history: the person row holds the current number, and history pages
+        # must not become a way around the reveal-with-purpose rule.
+        changes={k: [_history_value(k, a), _history_value(k, b)] for k, (a, b) in changes.items()},
         event=event,
     )
 

@@ -72,7 +72,7 @@ def marriage_register(
         problems.add(RuleViolation("married_on", _("An earlier marriage ended after this date.")))
     problems.raise_if_any()
     unit = unit or wife.residence_unit or husband.residence_unit or wife.registration_unit
-    if unit is not None and not (unit.pk in {husband.residence_unit_id, wife.residence_unit_id}):
+    if unit is not None and unit.pk not in {husband.residence_unit_id, wife.residence_unit_id}:
         require_unit_in_scope(by, unit, "unit")
     try:
         with transaction.atomic():

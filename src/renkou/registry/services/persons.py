@@ -179,6 +179,11 @@ def person_update(
         setattr(person, field, value.strip() if isinstance(value, str) else value)
     problems = Problems()
     _check_person_fields(person, problems)
+    if changes.get("household") is not None:
+        try:
+            require_unit_in_scope(by, changes["household"].unit, "household")
+        except RuleViolation as v:
+            problems.add(v)
     for field in ("registration_unit", "residence_unit"):
         if field in changes:
             try:
@@ -232,6 +237,10 @@ def household_create(
     require_unit_in_scope(by, unit, "unit")
     if not (address or "").strip():
         raise RuleViolation("address", _("The address is required."))
+    if len(address.strip()) > Household._meta.get_field("address").max_length:
+        raise RuleViolation("address", _("The address is longer than 200 characters."))
+    if number and len(number.strip()) > Household._meta.get_field("number").max_length:
+        raise RuleViolation("number", _("A household number has at most 24 characters."))
     if registration_type not in RegistrationType.values:
         raise RuleViolation("registration_type", _("Unknown registration type."))
     number = (number or "").strip() or _next_household_number(unit)

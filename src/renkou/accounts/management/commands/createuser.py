@@ -18,8 +18,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("username")
-        parser.add_argument("--role", required=True, choices=Role.values)
-        parser.add_argument("--unit", required=True, help="statistical code of the user's unit (12 digits)")
+        parser.add_argument("--role", choices=Role.values, help="required for a new user")
+        parser.add_argument("--unit", help="statistical code of the user's unit (12 digits); required for a new user")
         parser.add_argument("--name", default="", help="full name shown in the interface")
         parser.add_argument("--password", help="password (asked for when omitted and --no-password not given)")
         parser.add_argument("--no-password", action="store_true", help="API-only user without a password")
@@ -32,6 +32,8 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError(f"No user {opts['username']!r}.")
         else:
+            if not opts["role"] or not opts["unit"]:
+                raise CommandError("A new user needs --role and --unit.")
             unit = unit_get_by_code(code=opts["unit"])
             if unit is None:
                 raise CommandError(f"No unit with code {opts['unit']!r}.")
