@@ -33,57 +33,83 @@ BULK_CACHE_KIB = 512 * 1024
 BULK_SORT_THREADS = 2
 
 
-def _dates(days: np.ndarray) -> np.ndarray:
-    """Day numbers to 'YYYY-MM-DD' strings (object array, None where there is no date)."""
-    days = np.asarray(days, dtype=np.int64)
-    missing = (days < -200_000) | (days > 200_000)
-    text = np.datetime_as_string(np.where(missing, 0, days).astype("datetime64[D]")).astype(object)
-    text[missing] = None
-    return text
+class Col:
+    """A column, turned into Python values chunk by chunk (in the row-building thread, see ``_prefetched``)."""
+
+    def __init__(self, values: np.ndarray, convert: Callable[[np.ndarray], list]) -> None:
+        self.values = values
+        self.convert = convert
+
+    def get(self, start: int, stop: int) -> list:
+        return self.convert(self.values[start:stop])
 
 
-def _datetimes(utc: np.ndarray) -> np.ndarray:
+def _nulls(values: np.ndarray, missing: np.ndarray) -> list:
+    out = values.astype(object)
+    out[missing] = None
+    return out.tolist()
+
+
+def _dates(days: np.ndarray) -> Col:
+    """Day numbers to 'YYYY-MM-DD' (None where there is no date)."""
+
+    def convert(part: np.ndarray) -> list:
+        missing = (part < -200_000) | (part > 200_000)
+        text = np.datetime_as_string(np.where(missing, 0, part).astype("datetime64[D]"))
+        return _nulls(text, missing) if missing.any() else text.tolist()
+
+    return Col(np.asarray(days, dtype=np.int64), convert)
+
+
+def _datetimes(utc: np.ndarray) -> Col:
     """UTC datetime64[s] to the text each database reads back as an aware UTC datetime."""
-    text = np.strings.replace(np.datetime_as_string(np.asarray(utc, dtype="datetime64[s]")), "T", " ")
-    if connection.vendor == "postgresql":
-        text = np.strings.add(text, "+00:00")
-    return text.astype(object)
+    suffix = "+00:00" if connection.vendor == "postgresql" else ""
+
+    def convert(part: np.ndarray) -> list:
+        text = np.strings.replace(np.datetime_as_string(part), "T", " ")
+        return (np.strings.add(text, suffix) if suffix else text).tolist()
+
+    return Col(np.asarray(utc, dtype="datetime64[s]"), convert)
 
 
-def _refs(index: np.ndarray, ids: np.ndarray | int) -> np.ndarray:
+def _refs(index: np.ndarray, ids: np.ndarray | int) -> Col:
     """Indexes into another table to its ids (``ids`` an array of ids, or the first id of contiguous ones)."""
-    index = np.asarray(index, dtype=np.int64)
     if np.isscalar(ids):
-        values = index + int(ids)
+        first = int(ids)
+
+        def convert(part: np.ndarray) -> list:
+            return _nulls(part + first, part < 0)
     else:
-        values = np.asarray(ids, dtype=np.int64)[np.maximum(index, 0)]
-    out = values.astype(object)
-    out[index < 0] = None
-    return out
+        table = np.asarray(ids, dtype=np.int64)
+
+        def convert(part: np.ndarray) -> list:
+            return _nulls(table[np.maximum(part, 0)], part < 0)
+
+    return Col(np.asarray(index, dtype=np.int64), convert)
 
 
-def _ints(values: np.ndarray, *, null_below: int | None = None) -> np.ndarray:
-    values = np.asarray(values, dtype=np.int64)
-    out = values.astype(object)
-    if null_below is not None:
-        out[values < null_below] = None
-    return out
+def _ints(values: np.ndarray, *, null_below: int | None = None) -> Col:
+    def convert(part: np.ndarray) -> list:
+        return part.tolist() if null_below is None else _nulls(part, part < null_below)
+
+    return Col(np.asarray(values, dtype=np.int64), convert)
 
 
-def _strs(values: np.ndarray, *, empty_is_null: bool = False) -> np.ndarray:
-    out = np.asarray(values).astype(str).astype(object)
-    if empty_is_null:
-        out[np.asarray(values) == ""] = None
-    return out
+def _strs(values: np.ndarray, *, empty_is_null: bool = False) -> Col:
+    def convert(part: np.ndarray) -> list:
+        text = part if part.dtype.kind == "U" else part.astype(str)
+        return _nulls(text, text == "") if empty_is_null else text.tolist()
+
+    return Col(np.asarray(values), convert)
 
 
-def _bools(values: np.ndarray) -> np.ndarray:
-    values = np.asarray(values, dtype=np.int64)
-    out = (values == 1).astype(object)
-    if connection.vendor != "postgresql":
-        out = (values == 1).astype(np.int64).astype(object)
-    out[values < 0] = None
-    return out
+def _bools(values: np.ndarray) -> Col:
+    as_bool = connection.vendor == "postgresql"
+
+    def convert(part: np.ndarray) -> list:
+        return _nulls(part == 1 if as_bool else (part == 1).astype(np.int64), part < 0)
+
+    return Col(np.asarray(values, dtype=np.int64), convert)
 
 
 class Const:
@@ -113,7 +139,7 @@ def next_id(model: type[models.Model]) -> int:
         return int(cursor.fetchone()[0]) + 1
 
 
-def _columns(model: type[models.Model], given: dict[str, np.ndarray], n: int) -> tuple[list[str], list[np.ndarray]]:
+def _columns(model: type[models.Model], given: dict[str, Col | Const], n: int) -> tuple[list[str], list[Col | Const]]:
     """Database columns and values for ``model``: the given fields, and every other concrete field's default."""
     names, values = [], []
     for f in model._meta.concrete_fields:
@@ -130,13 +156,14 @@ def _columns(model: type[models.Model], given: dict[str, np.ndarray], n: int) ->
     return names, values
 
 
-def _insert(model: type[models.Model], given: dict[str, Any], n: int) -> None:
+def _insert(model: type[models.Model], given: dict[str, Col | Const], n: int) -> None:
     names, values = _columns(model, given, n)
     table = connection.ops.quote_name(model._meta.db_table)
     raw = connection.connection  # the DB-API connection, inside Django's transaction
     if connection.vendor == "postgresql":
         cols = ", ".join(connection.ops.quote_name(c) for c in names)
-        arrays = [v if not isinstance(v, Const) else np.full(n, v.value, dtype=object) for v in values]
+        arrays = [v if isinstance(v, Col) else Col(np.full(n, v.value, dtype=object), np.ndarray.tolist)
+                  for v in values]
         with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
             for rows in _chunks(arrays, n):
                 for row in rows:
@@ -155,12 +182,13 @@ def _insert(model: type[models.Model], given: dict[str, Any], n: int) -> None:
             cursor.close()
 
 
-def _chunks(values: list[np.ndarray], n: int) -> Iterator[list[tuple]]:
+def _chunks(values: list[Col], n: int) -> Iterator[list[tuple]]:
     for start in range(0, n, CHUNK):
+        stop = min(start + CHUNK, n)
         if values:
-            yield list(zip(*(v[start:start + CHUNK].tolist() for v in values), strict=True))
+            yield list(zip(*(v.get(start, stop) for v in values), strict=True))
         else:
-            yield [()] * min(CHUNK, n - start)
+            yield [()] * (stop - start)
 
 
 def _prefetched(chunks: Iterator[list[tuple]], depth: int = 2) -> Iterator[list[tuple]]:
@@ -272,7 +300,7 @@ def write(reg: Register, *, now: datetime, progress: Callable[[str], None] | Non
     unit_ids = _write_units(reg)
     done("units", len(unit_ids))
     person_id, household_id = next_id(Person), next_id(Household)
-    stamp = _datetimes(np.array([np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "s")]))[0]
+    stamp = _datetimes(np.array([np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "s")])).get(0, 1)[0]
     p = reg.persons
     n = len(p["name"])
     _insert(Person, {
@@ -370,12 +398,12 @@ def _write_units(reg: Register) -> np.ndarray:
     n = len(units)
     _insert(OrgUnit, {
         "id": _ints(ids),
-        "code": np.array([u.code for u in units], dtype=object),
-        "name": np.array([u.name for u in units], dtype=object),
-        "level": np.array([u.level for u in units], dtype=object),
-        "unit_type": np.array([u.unit_type for u in units], dtype=object),
+        "code": _strs(np.array([u.code for u in units])),
+        "name": _strs(np.array([u.name for u in units])),
+        "level": _ints(np.array([u.level for u in units])),
+        "unit_type": _strs(np.array([u.unit_type for u in units])),
         "parent": _refs(np.array([u.parent for u in units]), ids),
-        "path": np.array(paths, dtype=object),
+        "path": _strs(np.array(paths)),
     }, n)
     return ids
 
