@@ -11,12 +11,10 @@ default, so that a new nullable or defaulted field does not break the demo.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from queue import Empty, Full, Queue
 from typing import Any
 
 import numpy as np
@@ -34,7 +32,8 @@ BULK_SORT_THREADS = 2
 
 
 class Col:
-    """A column, turned into Python values chunk by chunk (in the row-building thread, see ``_prefetched``)."""
+    """A column, turned into Python values chunk by chunk (so that the whole table never exists as Python
+    objects at once)."""
 
     def __init__(self, values: np.ndarray, convert: Callable[[np.ndarray], list]) -> None:
         self.values = values
@@ -176,7 +175,7 @@ def _insert(model: type[models.Model], given: dict[str, Col | Const], n: int) ->
     with _indexes_dropped(model):
         cursor = raw.cursor()
         try:
-            for rows in _prefetched(_chunks(arrays, n)):
+            for rows in _chunks(arrays, n):
                 cursor.executemany(sql, rows)
         finally:
             cursor.close()
@@ -189,48 +188,6 @@ def _chunks(values: list[Col], n: int) -> Iterator[list[tuple]]:
             yield list(zip(*(v.get(start, stop) for v in values), strict=True))
         else:
             yield [()] * (stop - start)
-
-
-def _prefetched(chunks: Iterator[list[tuple]], depth: int = 2) -> Iterator[list[tuple]]:
-    """The next chunks of rows are built in a helper thread while SQLite writes the current one (sqlite3 lets go of
-    the GIL while it steps through a statement), so that the two cores work at once."""
-    queue: Queue = Queue(maxsize=depth)
-    stop = threading.Event()
-    failure: list[BaseException] = []
-
-    def produce() -> None:
-        try:
-            for chunk in chunks:
-                while not stop.is_set():
-                    try:
-                        queue.put(chunk, timeout=0.1)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
-                    return
-        except BaseException as exc:  # handed over to the consuming thread
-            failure.append(exc)
-        finally:
-            queue.put(_END)
-
-    worker = threading.Thread(target=produce, name="demo-rows", daemon=True)
-    worker.start()
-    try:
-        while (chunk := queue.get()) is not _END:
-            yield chunk
-        if failure:
-            raise failure[0]
-    finally:
-        stop.set()
-        while worker.is_alive():
-            try:
-                queue.get_nowait()
-            except Empty:
-                worker.join(0.05)
-
-
-_END = object()
 
 
 @contextmanager

@@ -43,7 +43,6 @@ class Register:
     marriages: dict[str, np.ndarray]
     events: dict[str, np.ndarray]
     person_of_sim: np.ndarray  # register index of each simulated person (-1: not in the register)
-    birth_order_checked: bool = False
 
 
 def build(world: sim.World, *, seed: int) -> Register:

@@ -5,7 +5,7 @@ so that families, birth orders, marriages and the age pyramid of the recorded ye
 consistent history. Each simulated year, in this order:
 
 1. deaths, from a life table (Gompertz–Makeham adult hazard, infant and child mortality) whose level follows
-   China's history (life expectancy about 35 in 1940, a famine in 1959–61, about 78 today); a death makes the
+   China's history (life expectancy about 40 in 1940, a famine in 1959–61, about 78 today); a death makes the
    spouse a widow(er);
 2. births, *aligned* to the year's total fertility rate: for every single year of age the expected number of
    births (TFR × the share of the age schedule × the resident women of that age) is drawn among the eligible
@@ -273,7 +273,6 @@ _PERSON_FIELDS: dict[str, tuple[type, object]] = {
     "marriage": (np.int32, -1),
     "n_marr": (np.int8, 0),
     "mend": (np.int32, -(10**8)),  # day the last marriage ended
-    "initial": (np.bool_, False),  # in the starting population (children born before the start unknown)
 }
 _MARRIAGE_FIELDS: dict[str, tuple[type, object]] = {
     "husband": (np.int32, -1),
@@ -459,7 +458,6 @@ class _Simulation:
         P.village[idx] = rng.choice(self.spec.n_villages, size=size, p=self.spec.village_weight)
         P.surname[idx] = names.surnames_draw(rng, size)
         P.eth[idx] = rng.choice(len(ETHNICITIES), size=size, p=_ETH_LOCAL)
-        P.initial[idx] = True
         age = ages + 1  # reached in the start year
         d0 = jan1(y0)
         women = idx[(P.sex[idx] == 2) & (age >= 17)]

@@ -285,3 +285,17 @@ def test_replace_refuses_a_register_that_is_not_synthetic(demo):
     InstallationFact.objects.filter(key=SYNTHETIC_DATA).delete()
     with pytest.raises(DemoError):
         demo_wipe()
+
+
+def test_rows_added_after_the_demo_get_fresh_ids(demo):
+    top = Person.objects.order_by("-id").values_list("id", flat=True).first()
+    village = OrgUnit.objects.filter(level=UnitLevel.VILLAGE).first()
+    person = Person.objects.create(name="新人", sex="1", birth_date=date(2000, 1, 1), registration_unit=village,
+                                   residence_unit=village)
+    assert person.pk > top
+    unit = OrgUnit.objects.create(code="500230206299", name="新村", level=3, unit_type="village",
+                                  parent=village.parent, path="")
+    assert unit.pk > OrgUnit.objects.exclude(pk=unit.pk).order_by("-id").values_list("id", flat=True).first()
+    event = Event.objects.create(kind=EventKind.DEATH, person=person, date=date(2025, 1, 1), unit=village,
+                                 recorded_at=timezone.now())
+    assert event.pk > Event.objects.exclude(pk=event.pk).order_by("-id").values_list("id", flat=True).first()
