@@ -121,7 +121,6 @@ class Person(models.Model):
         indexes = [
             models.Index(fields=["residence_unit", "name"], name="person_residence_name"),
             models.Index(fields=["registration_unit", "name"], name="person_registration_name"),
-            models.Index(fields=["mother"], name="person_mother"),
         ]
 
     def __str__(self) -> str:
@@ -223,7 +222,6 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["kind", "date"], name="event_kind_date"),
             models.Index(fields=["unit", "date"], name="event_unit_date"),
-            models.Index(fields=["person"], name="event_person"),
             models.Index(fields=["mother", "date"], name="event_mother_date"),
         ]
 

@@ -152,10 +152,6 @@ class Migration(migrations.Migration):
             index=models.Index(fields=['registration_unit', 'name'], name='person_registration_name'),
         ),
         migrations.AddIndex(
-            model_name='person',
-            index=models.Index(fields=['mother'], name='person_mother'),
-        ),
-        migrations.AddIndex(
             model_name='marriage',
             index=models.Index(fields=['husband'], name='marriage_husband'),
         ),
@@ -178,10 +174,6 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='event',
             index=models.Index(fields=['unit', 'date'], name='event_unit_date'),
-        ),
-        migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['person'], name='event_person'),
         ),
         migrations.AddIndex(
             model_name='event',

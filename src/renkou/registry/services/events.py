@@ -46,7 +46,7 @@ def _county_code(field: str, code: str) -> str:
 def _relation_for_child(mother: Person, child_sex: str) -> str:
     if mother.relation_to_head in {"02", "10"}:
         return "20" if child_sex == "1" else "30"
-    if mother.relation_to_head in {"20", "30"}:
+    if mother.relation_to_head in {"20", "28", "30", "38"}:
         return "40"
     return "80" if mother.relation_to_head else ""
 

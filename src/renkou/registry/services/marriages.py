@@ -79,12 +79,17 @@ def marriage_register(
             marriage = Marriage.objects.create(husband=husband, wife=wife, married_on=married_on, unit=unit)
     except IntegrityError as exc:
         raise RuleViolation("husband", _("This person is married already; end that marriage first.")) from exc
-    remarried = Marriage.objects.filter(Q(husband__in=[husband, wife]) | Q(wife__in=[husband, wife])).exclude(
-        pk=marriage.pk).exists()
-    status = "22" if remarried else "20"
+    # GB/T 2261.2: 20 married (first marriage), 22 remarried — each spouse by their own earlier marriages.
+    earlier = Marriage.objects.exclude(pk=marriage.pk).filter(
+        Q(husband__in=[husband, wife]) | Q(wife__in=[husband, wife]))
+    pairs = list(earlier.values_list("husband_id", "wife_id"))
+    married_before = {pid for pair in pairs for pid in pair}
+    # 23: remarried to the former spouse
+    status_both = "23" if (husband.pk, wife.pk) in pairs else None
     for p in (husband, wife):
+        status = status_both or ("22" if p.pk in married_before else "20")
         history_record(person=p, by=by, action="marriage", changes={"marital_status": (p.marital_status, status)})
-    Person.objects.filter(pk__in=[husband.pk, wife.pk]).update(marital_status=status, version=F("version") + 1)
+        Person.objects.filter(pk=p.pk).update(marital_status=status, version=F("version") + 1)
     audit_write(by=by, object_type="marriage", object_id=marriage.pk, unit_id=unit.pk if unit else None,
                 what="marriage_register", channel=channel, person_id=wife.pk)
     return marriage

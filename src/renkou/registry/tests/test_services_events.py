@@ -132,7 +132,7 @@ def test_divorce_then_remarriage(personas, couple, county):
     marriage_register(by=personas.dongcheng, husband=husband, wife=other, married_on=date(2020, 1, 1))
     husband.refresh_from_db()
     other.refresh_from_db()
-    assert husband.marital_status == "22" and other.marital_status == "22"
+    assert husband.marital_status == "22" and other.marital_status == "20"
 
 
 def test_marriage_below_legal_age_or_same_sex_is_refused(personas, county):
@@ -176,3 +176,19 @@ def test_registration_moving_away_keeps_the_record_with_its_unit(personas, count
     p.refresh_from_db()
     assert (p.residence_status, p.registration_unit_id, p.residence_unit_id) == ("left", county.dc_village1.pk,
                                                                                 None)
+
+
+def test_remarriage_status_is_each_spouses_own(personas, couple, county):
+    husband, wife, marriage = couple
+    marriage_end(by=personas.dongcheng, marriage=marriage, ended_on=date(2019, 1, 1), reason="divorce")
+    first_timer = make_person(county.dc_village1, name="初婚女", sex="2", birth_date=date(1993, 1, 1))
+    second = marriage_register(by=personas.dongcheng, husband=husband, wife=first_timer,
+                               married_on=date(2020, 1, 1))
+    husband.refresh_from_db()
+    first_timer.refresh_from_db()
+    assert (husband.marital_status, first_timer.marital_status) == ("22", "20")
+    marriage_end(by=personas.dongcheng, marriage=second, ended_on=date(2021, 1, 1), reason="divorce")
+    marriage_register(by=personas.dongcheng, husband=husband, wife=wife, married_on=date(2022, 1, 1))
+    husband.refresh_from_db()
+    wife.refresh_from_db()
+    assert (husband.marital_status, wife.marital_status) == ("23", "23")

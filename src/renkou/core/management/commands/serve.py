@@ -28,9 +28,12 @@ class Command(BaseCommand):
         if not opts["no_migrate"]:
             call_command("migrate", interactive=False, verbosity=0)
         if opts["demo"]:
-            from renkou.demo.services import demo_ensure
+            from renkou.demo.services import DemoError, demo_ensure
 
-            logins = demo_ensure(persons=opts["persons"], seed=opts["seed"], out=self.stdout)
+            try:
+                logins = demo_ensure(persons=opts["persons"], seed=opts["seed"], out=self.stdout)
+            except DemoError as exc:
+                raise CommandError(str(exc)) from exc
             self.stdout.write("")
             self.stdout.write("Demo county (synthetic data) — logins:")
             for login in logins:
