@@ -100,3 +100,13 @@ def make_person(
         household=household, relation_to_head=relation, marital_status=marital_status, mother=mother,
         id_number=id_number_for(birth_date, sex) if id_number == "auto" else id_number,
     )
+
+
+def client_for(user: User | None = None, **kwargs):
+    """A Django test client in English (assertions read English msgids), logged in as ``user`` if given."""
+    from django.test import Client
+
+    client = Client(headers={"accept-language": "en"}, **kwargs)
+    if user is not None:
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client

@@ -9,17 +9,11 @@ from django.utils import timezone
 
 from renkou.accounts.models import AuditEntry
 from renkou.registry.services import birth_register, person_reveal_id_number, person_view
-from renkou.testing import make_person
+from renkou.testing import client_for, make_person
 
 pytestmark = pytest.mark.django_db
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-def client_for(user=None) -> Client:
-    client = Client(headers={"accept-language": "en"})
-    if user is not None:
-        client.force_login(user, backend=MODEL_BACKEND)
-    return client
 
 
 @pytest.fixture

@@ -1,18 +1,13 @@
 """The unit tree page: each user sees their own part of the county, with links to counts and persons."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
+from renkou.testing import client_for
+
 pytestmark = pytest.mark.django_db
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-def client_for(user=None) -> Client:
-    client = Client(headers={"accept-language": "en"})
-    if user is not None:
-        client.force_login(user, backend=MODEL_BACKEND)
-    return client
 
 
 def test_township_officer_sees_their_township_down_to_villages(personas, county):

@@ -4,16 +4,14 @@ from datetime import date
 
 import pytest
 from django.core.cache import cache
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from renkou.core.models import SYNTHETIC_DATA
 from renkou.core.services import installation_fact_set
-from renkou.testing import make_household, make_person
+from renkou.testing import client_for, make_household, make_person
 
 pytestmark = pytest.mark.django_db
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 @pytest.fixture(autouse=True)
@@ -23,11 +21,6 @@ def _fresh_chart_cache():
     cache.clear()
 
 
-def client_for(user=None) -> Client:
-    client = Client(headers={"accept-language": "en"})
-    if user is not None:
-        client.force_login(user, backend=MODEL_BACKEND)
-    return client
 
 
 @pytest.fixture

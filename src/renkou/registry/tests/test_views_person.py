@@ -3,24 +3,17 @@
 from datetime import date
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from renkou.accounts.models import AuditEntry
 from renkou.registry import idnumbers
 from renkou.registry.models import Person
 from renkou.registry.services import birth_register, marriage_register
-from renkou.testing import make_household, make_person
+from renkou.testing import client_for, make_household, make_person
 
 pytestmark = pytest.mark.django_db
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-def client_for(user=None) -> Client:
-    client = Client(headers={"accept-language": "en"})
-    if user is not None:
-        client.force_login(user, backend=MODEL_BACKEND)
-    return client
 
 
 @pytest.fixture
