@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.auth import views as auth_views
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
@@ -11,8 +13,17 @@ from renkou.accounts.models import AuditAction
 from renkou.accounts.selectors import AuditFilter, audit_list
 from renkou.accounts.services import audit_record
 from renkou.core.views import client_ip, page
+from renkou.registry.idnumbers import mask
 
 AUDIT_PAGE_SIZE = 50
+
+# An ID number (18 characters, or 15 digits on the old cards) standing alone in free text an officer typed.
+ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9Xx])")
+
+
+def _mask_id_numbers(text: str) -> str:
+    """A reveal's purpose or a failed login's name is typed by hand, and may hold an ID number."""
+    return ID_NUMBER_IN_TEXT.sub(lambda m: mask(m.group(0)), text)
 
 # What a write did, from the ``detail["what"]`` the register's services record.
 WHAT_LABELS = {
@@ -79,7 +90,8 @@ def audit_log(request):
     for entry in rows:
         entry.what_label = WHAT_LABELS.get((entry.detail or {}).get("what", ""), "")
         # A failed login has no user, only the name that was tried.
-        entry.who = entry.username or str((entry.detail or {}).get("username", ""))
+        entry.who = _mask_id_numbers(entry.username or str((entry.detail or {}).get("username", "")))
+        entry.purpose = _mask_id_numbers(entry.purpose)
         entry.object_label = OBJECT_TYPE_LABELS.get(entry.object_type, entry.object_type)
         # An event's entry may name the person it concerns (e.g. the mother of a birth) in its detail.
         person = str((entry.detail or {}).get("person", ""))

@@ -18,12 +18,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from renkou.accounts.models import AuditAction
 from renkou.accounts.scope import scope_for
+from renkou.accounts.services import audit_record
 from renkou.core.errors import NotFound, PermissionDenied, RuleViolation
 from renkou.core.forms import NON_FIELD, add_violations
 from renkou.core.views import client_ip, is_htmx, page
 from renkou.orgunits.selectors import unit_county, unit_get, unit_tree, units_by_ids
 from renkou.registry import selectors, services
+from renkou.registry.api import masked_query, persons_in_scope
 from renkou.registry.codes import code_name
 from renkou.registry.forms import (
     BirthForm,
@@ -39,6 +42,7 @@ from renkou.registry.forms import (
     unit_choices,
     village_choices,
 )
+from renkou.registry.idnumbers import mask
 from renkou.registry.models import Person, ResidenceStatus
 from renkou.registry.selectors_charts import population_pyramid
 
@@ -150,7 +154,14 @@ def _search(request: HttpRequest) -> dict:
             except ValueError:
                 number = 1
             result = selectors.person_search(user=request.user, query=query, page=number)
-    return {"form": form, "result": result}
+            # A page of persons is personal data shown: recorded like the API's searches.
+            audit_record(user=request.user, action=AuditAction.SEARCH, object_type="person", unit_id=query.unit_id,
+                         detail={"query": {"q": masked_query(query.text), "household": query.household_number,
+                                           "include_dead": query.include_dead, "page": number},
+                                 "shown": [p.pk for p in result.rows]},
+                         channel="web", ip_address=client_ip(request))
+    # a person of the area may belong to a household of another one: its number is shown, not linked
+    return {"form": form, "result": result, "area_ids": scope_for(request.user).unit_ids}
 
 
 @page
@@ -187,6 +198,10 @@ def _history_rows(detail: selectors.PersonDetail) -> list[dict]:
             return units[value].name
         if field == "residence_status" and value in ResidenceStatus.values:
             return ResidenceStatus(value).label
+        if field == "id_number":
+            # history_record masks it; a row written any other way (an import, an older version) must not
+            # show the number either
+            return mask(str(value))
         return value
 
     rows = []
@@ -203,9 +218,19 @@ def _history_rows(detail: selectors.PersonDetail) -> list[dict]:
     return rows
 
 
+def _visible_ids(request: HttpRequest, persons) -> set[int]:
+    """Which of the persons named on a page the user may open: the others are named without a link."""
+    return {p.pk for p in persons_in_scope(request.user, [p for p in persons if p is not None])}
+
+
 def _person_context(request: HttpRequest, detail: selectors.PersonDetail) -> dict:
     p = detail.person
     scope = scope_for(request.user)
+    detail.household_members = persons_in_scope(request.user, detail.household_members)
+    detail.children = persons_in_scope(request.user, detail.children)
+    related = [p.mother, p.father, *detail.household_members, *detail.children,
+               *(m.husband for m in detail.marriages), *(m.wife for m in detail.marriages),
+               *(e.person for e in detail.events)]
     current_marriage = next((m for m in detail.marriages if m.ended_on is None), None)
     lives_here = p.residence_status in {ResidenceStatus.RESIDENT, ResidenceStatus.IN}
     return {
@@ -222,6 +247,8 @@ def _person_context(request: HttpRequest, detail: selectors.PersonDetail) -> dic
         "can_move_in": scope.can_write and p.alive and not lives_here,
         "can_marry": scope.can_write and p.alive and current_marriage is None and p.sex in {"1", "2"},
         "reveal_form": RevealForm(),
+        "visible_ids": _visible_ids(request, related),
+        "household_visible": p.household is not None and scope.covers(p.household.unit_id),
     }
 
 
@@ -281,8 +308,10 @@ def household_detail(request, household_id: int):
     detail = services.household_view(user=request.user, household_id=household_id, channel="web",
                                      ip_address=client_ip(request))
     h = detail.household
-    return render(request, "registry/household_detail.html", {"section": "persons", "detail": detail,
-                                                              "household": h})
+    detail.members = persons_in_scope(request.user, detail.members)
+    return render(request, "registry/household_detail.html", {
+        "section": "persons", "detail": detail, "household": h, "visible_ids": _visible_ids(request, [h.head]),
+    })
 
 
 # ---------------------------------------------------------------------------------------------- events
@@ -469,10 +498,12 @@ def marriage_register(request, person_id: int):
 def marriage_end(request, marriage_id: int):
     _require_writer(request)
     marriage = selectors.marriage_get_for_user(user=request.user, marriage_id=marriage_id)
-    # Back to the spouse whose page the officer came from, if it is one of the two.
+    # Back to the spouse whose page the officer came from, if it is one of the two the officer may open
+    # (one of them may live in another township: marriage_get_for_user needs only one in the area).
+    spouses = [s.pk for s in persons_in_scope(request.user, [marriage.wife, marriage.husband])]
     back = request.GET.get("person") or request.POST.get("person") or ""
-    back_id = int(back) if back.isdigit() and int(back) in {marriage.husband_id, marriage.wife_id} else None
-    back_id = back_id or marriage.wife_id
+    back_id = int(back) if back.isdigit() and int(back) in spouses else None
+    back_id = back_id or spouses[0]
     form = MarriageEndForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
