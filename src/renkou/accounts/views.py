@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from django.contrib.auth import views as auth_views
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
@@ -13,17 +11,9 @@ from renkou.accounts.models import AuditAction
 from renkou.accounts.selectors import AuditFilter, audit_list
 from renkou.accounts.services import audit_record
 from renkou.core.views import client_ip, page
-from renkou.registry.idnumbers import mask
+from renkou.registry.idnumbers import mask_in_text
 
 AUDIT_PAGE_SIZE = 50
-
-# An ID number (18 characters, or 15 digits on the old cards) standing alone in free text an officer typed.
-ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9Xx])")
-
-
-def _mask_id_numbers(text: str) -> str:
-    """A reveal's purpose or a failed login's name is typed by hand, and may hold an ID number."""
-    return ID_NUMBER_IN_TEXT.sub(lambda m: mask(m.group(0)), text)
 
 # What a write did, from the ``detail["what"]`` the register's services record.
 WHAT_LABELS = {
@@ -59,7 +49,7 @@ class LoginView(auth_views.LoginView):
 
     def form_invalid(self, form):
         tried = (form.data.get("username") or "")[:150]
-        audit_record(user=None, action=AuditAction.LOGIN_FAILED, object_type="user", detail={"username": tried},
+        audit_record(user=None, action=AuditAction.LOGIN_FAILED, object_type="user", detail={"username": mask_in_text(tried)},
                      channel="web", ip_address=client_ip(self.request))
         return super().form_invalid(form)
 
@@ -90,8 +80,8 @@ def audit_log(request):
     for entry in rows:
         entry.what_label = WHAT_LABELS.get((entry.detail or {}).get("what", ""), "")
         # A failed login has no user, only the name that was tried.
-        entry.who = _mask_id_numbers(entry.username or str((entry.detail or {}).get("username", "")))
-        entry.purpose = _mask_id_numbers(entry.purpose)
+        entry.who = mask_in_text(entry.username or str((entry.detail or {}).get("username", "")))
+        entry.purpose = mask_in_text(entry.purpose)
         entry.object_label = OBJECT_TYPE_LABELS.get(entry.object_type, entry.object_type)
         # An event's entry may name the person it concerns (e.g. the mother of a birth) in its detail.
         person = str((entry.detail or {}).get("person", ""))

@@ -16,13 +16,12 @@ from ninja import Query, Router, Status
 from ninja.params import Path
 
 from renkou.accounts.models import AuditAction, User
-from renkou.accounts.scope import scope_for
 from renkou.accounts.services import audit_record
 from renkou.core.errors import NotFound, RuleViolation
 from renkou.orgunits.models import OrgUnit
 from renkou.orgunits.selectors import unit_get, unit_get_by_code
 from renkou.registry import services
-from renkou.registry.idnumbers import mask
+from renkou.registry.idnumbers import mask_search_text
 from renkou.registry.models import Household, Person
 from renkou.registry.schemas import (
     MAX_ID,
@@ -132,25 +131,6 @@ def _page(qs: QuerySet, page: int, page_size: int) -> dict:
             "has_next": len(rows) > page_size}
 
 
-def masked_query(text: str) -> str:
-    """What was searched, as the audit log keeps it: without a full ID number (the pages use it too)."""
-    compact = text.replace(" ", "")
-    if len(compact) > 8 and all(c.isdigit() or c in "xX" for c in compact):
-        return mask(compact)
-    return text
-
-
-def persons_in_scope(user: User, persons: list[Person]) -> list[Person]:
-    """The persons of a list that the user may see (the pages use it too).
-
-    A person's household members and children are read by household and by parent, not by area: a member who
-    moved with their registration to another township still points at the household, and would otherwise be
-    listed to the officers of both townships. Lists leave out whom the user may not open.
-    """
-    scope = scope_for(user)
-    return [p for p in persons if scope.covers(p.residence_unit_id) or scope.covers(p.registration_unit_id)]
-
-
 def _record_list(request: HttpRequest, *, object_type: str, query: dict, shown: list[int],
                  object_id: str = "", unit: OrgUnit | None = None) -> None:
     audit_record(user=_caller(request), action=AuditAction.SEARCH, object_type=object_type, object_id=object_id,
@@ -175,7 +155,7 @@ def persons_search(request, filters: Query[PersonSearchIn]):
         page=filters.page, page_size=filters.page_size,
     )
     _record_list(request, object_type="person", unit=unit, shown=[p.pk for p in result.rows],
-                 query={"q": masked_query(filters.q), "household": filters.household,
+                 query={"q": mask_search_text(filters.q), "household": filters.household,
                         "include_dead": filters.include_dead, "page": filters.page})
     return {"items": result.rows, "count": result.count, "count_capped": result.count_capped,
             "page": result.number, "page_size": result.page_size, "num_pages": result.num_pages,
@@ -189,8 +169,6 @@ def person_get(request, person_id: int = Path(..., ge=1, le=MAX_ID)):
     audit log."""
     user = _caller(request)
     detail = services.person_view(user=user, person_id=person_id, channel=CHANNEL, ip_address=_ip(request))
-    detail.household_members = persons_in_scope(user, detail.household_members)
-    detail.children = persons_in_scope(user, detail.children)
     return detail
 
 
@@ -259,7 +237,6 @@ def households_list(request, filters: Query[HouseholdSearchIn]):
             summary="A household and its members")
 def household_get(request, household_id: int = Path(..., ge=1, le=MAX_ID)):
     detail = household_detail(user=_caller(request), household_id=household_id)
-    detail.members = persons_in_scope(_caller(request), detail.members)
     audit_record(user=_caller(request), action=AuditAction.VIEW_HOUSEHOLD, object_type="household",
                  object_id=str(detail.household.pk), unit_id=detail.household.unit_id,
                  detail={"shown": [m.pk for m in detail.members]}, channel=CHANNEL, ip_address=_ip(request))

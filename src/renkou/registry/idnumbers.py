@@ -573,3 +573,21 @@ def mask(number: str | None) -> str:
     if len(text) <= 8:
         return "*" * len(text)
     return text[:4] + "*" * (len(text) - 8) + text[-4:]
+
+
+# An ID number (18 characters, or 15 digits on the old cards) standing alone in free text someone typed.
+_ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9Xx])")
+
+
+def mask_in_text(text: str) -> str:
+    """Free text (a reveal's purpose, a name typed at login) with every ID number in it masked."""
+    return _ID_NUMBER_IN_TEXT.sub(lambda m: mask(m.group(0)), text or "")
+
+
+def mask_search_text(text: str) -> str:
+    """A search as the audit log keeps it: a long run of ID-number characters (a full number or a prefix
+    that goes past the address code) is masked as a whole; other text has any ID number in it masked."""
+    compact = (text or "").replace(" ", "")
+    if len(compact) > 8 and all(c.isdigit() or c in "xX" for c in compact):
+        return mask(compact)
+    return mask_in_text(text)

@@ -27,6 +27,8 @@ from renkou.registry.models import (
 
 # Counting every match of a broad search over a million persons is slow and of no use: stop at this many.
 COUNT_CAP = 5_000
+# An ID number is searched by its beginning up to the address code and birth date (14 characters).
+ID_PREFIX_MAX = 14
 PAGE_SIZE = 50
 
 
@@ -44,6 +46,14 @@ def _in_units(unit_ids: frozenset[int] | set[int] | list[int]) -> Q:
 
 def persons_in_scope(user: User) -> QuerySet[Person]:
     return Person.objects.filter(_in_units(_personal_scope(user).unit_ids))
+
+
+def persons_visible_to(user: User, persons: list[Person]) -> list[Person]:
+    """The persons of a list that the user may open. Household members and children are read by household
+    and by parent, not by area: one who moved their registration to another township would otherwise be
+    listed to the officers of both."""
+    scope = scope_for(user)
+    return [p for p in persons if scope.covers(p.residence_unit_id) or scope.covers(p.registration_unit_id)]
 
 
 def person_get_for_user(*, user: User, person_id: int) -> Person:
@@ -165,7 +175,14 @@ def person_search(*, user: User, query: PersonQuery, page: int = 1, page_size: i
                 cleaned = idnumbers.normalize(cleaned) if len(cleaned) in (15, 18) else cleaned
             except idnumbers.IdNumberError:
                 pass
-            qs = qs.filter(id_number=cleaned) if len(cleaned) == 18 else qs.filter(_prefix_range("id_number", cleaned))
+            if len(cleaned) == 18:
+                qs = qs.filter(id_number=cleaned)
+            elif len(cleaned) <= ID_PREFIX_MAX:
+                qs = qs.filter(_prefix_range("id_number", cleaned))
+            else:
+                # Longer prefixes would let a search rebuild a full number digit by digit, around the
+                # reveal-with-purpose rule: past the address code and birth date, only the whole number.
+                qs = qs.none()
             order = ["id_number"]
         else:
             qs = qs.filter(_prefix_range("name", text))
@@ -210,6 +227,7 @@ def person_detail(*, user: User, person_id: int) -> PersonDetail:
     events = list(Event.objects.filter(Q(person=person) | Q(mother=person) | Q(father=person))
                   .select_related("unit", "person", "to_unit", "from_unit", "recorded_by").order_by("date", "id"))
     children = list(Person.objects.filter(Q(mother=person) | Q(father=person)).order_by("birth_date"))
+    members, children = persons_visible_to(user, members), persons_visible_to(user, children)
     history = list(PersonHistory.objects.filter(person=person).order_by("-at", "-id")[:200])
     return PersonDetail(person=person, household_members=members, marriages=marriages, events=events,
                         children=children, history=history)
@@ -223,8 +241,8 @@ class HouseholdDetail:
 
 def household_detail(*, user: User, household_id: int) -> HouseholdDetail:
     household = household_get_for_user(user=user, household_id=household_id)
-    members = list(Person.objects.filter(household=household).select_related("residence_unit")
-                   .order_by("relation_to_head", "birth_date"))
+    members = persons_visible_to(user, list(Person.objects.filter(household=household)
+                                            .select_related("residence_unit").order_by("relation_to_head", "birth_date")))
     return HouseholdDetail(household=household, members=members)
 
 

@@ -26,7 +26,6 @@ from renkou.core.forms import NON_FIELD, add_violations
 from renkou.core.views import client_ip, is_htmx, page
 from renkou.orgunits.selectors import unit_county, unit_get, unit_tree, units_by_ids
 from renkou.registry import selectors, services
-from renkou.registry.api import masked_query, persons_in_scope
 from renkou.registry.codes import code_name
 from renkou.registry.forms import (
     BirthForm,
@@ -42,7 +41,7 @@ from renkou.registry.forms import (
     unit_choices,
     village_choices,
 )
-from renkou.registry.idnumbers import mask
+from renkou.registry.idnumbers import mask, mask_search_text
 from renkou.registry.models import Person, ResidenceStatus
 from renkou.registry.selectors_charts import population_pyramid
 
@@ -156,7 +155,7 @@ def _search(request: HttpRequest) -> dict:
             result = selectors.person_search(user=request.user, query=query, page=number)
             # A page of persons is personal data shown: recorded like the API's searches.
             audit_record(user=request.user, action=AuditAction.SEARCH, object_type="person", unit_id=query.unit_id,
-                         detail={"query": {"q": masked_query(query.text), "household": query.household_number,
+                         detail={"query": {"q": mask_search_text(query.text), "household": query.household_number,
                                            "include_dead": query.include_dead, "page": number},
                                  "shown": [p.pk for p in result.rows]},
                          channel="web", ip_address=client_ip(request))
@@ -220,14 +219,12 @@ def _history_rows(detail: selectors.PersonDetail) -> list[dict]:
 
 def _visible_ids(request: HttpRequest, persons) -> set[int]:
     """Which of the persons named on a page the user may open: the others are named without a link."""
-    return {p.pk for p in persons_in_scope(request.user, [p for p in persons if p is not None])}
+    return {p.pk for p in selectors.persons_visible_to(request.user, [p for p in persons if p is not None])}
 
 
 def _person_context(request: HttpRequest, detail: selectors.PersonDetail) -> dict:
     p = detail.person
     scope = scope_for(request.user)
-    detail.household_members = persons_in_scope(request.user, detail.household_members)
-    detail.children = persons_in_scope(request.user, detail.children)
     related = [p.mother, p.father, *detail.household_members, *detail.children,
                *(m.husband for m in detail.marriages), *(m.wife for m in detail.marriages),
                *(e.person for e in detail.events)]
@@ -308,7 +305,6 @@ def household_detail(request, household_id: int):
     detail = services.household_view(user=request.user, household_id=household_id, channel="web",
                                      ip_address=client_ip(request))
     h = detail.household
-    detail.members = persons_in_scope(request.user, detail.members)
     return render(request, "registry/household_detail.html", {
         "section": "persons", "detail": detail, "household": h, "visible_ids": _visible_ids(request, [h.head]),
     })
@@ -500,7 +496,7 @@ def marriage_end(request, marriage_id: int):
     marriage = selectors.marriage_get_for_user(user=request.user, marriage_id=marriage_id)
     # Back to the spouse whose page the officer came from, if it is one of the two the officer may open
     # (one of them may live in another township: marriage_get_for_user needs only one in the area).
-    spouses = [s.pk for s in persons_in_scope(request.user, [marriage.wife, marriage.husband])]
+    spouses = [s.pk for s in selectors.persons_visible_to(request.user, [marriage.wife, marriage.husband])]
     back = request.GET.get("person") or request.POST.get("person") or ""
     back_id = int(back) if back.isdigit() and int(back) in spouses else None
     back_id = back_id or spouses[0]

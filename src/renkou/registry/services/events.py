@@ -237,6 +237,10 @@ def move_out_register(
         person.residence_unit = to_unit
         if registration_moved and person.registration_unit_id is not None:
             person.registration_unit = to_unit
+            if person.household_id is not None and person.household.unit_id != to_unit.pk:
+                # The registration leaves the household's village: so does the membership (户口迁出).
+                before["household"], before["relation_to_head"] = person.household, person.relation_to_head
+                person.household, person.relation_to_head = None, ""
         to_county = ""
     else:
         to_county = _county_code("to_county", to_county)
@@ -247,6 +251,9 @@ def move_out_register(
             # registration, or of residence for an in-migrant), so that it stays reachable for its history.
             person.residence_status = ResidenceStatus.LEFT
             person.registration_unit = person.registration_unit or from_unit
+            if person.household_id is not None:
+                before["household"], before["relation_to_head"] = person.household, person.relation_to_head
+                person.household, person.relation_to_head = None, ""
         else:
             person.residence_status = ResidenceStatus.OUT
         person.residence_unit = None

@@ -641,3 +641,12 @@ def test_mask_hides_the_birth_date_and_sequence(number):
     assert len(masked) == 18
     assert masked[:4] == number[:4] and masked[-4:] == number[-4:]
     assert masked[4:14] == "*" * 10
+
+
+def test_id_numbers_in_free_text_are_masked():
+    from renkou.registry.idnumbers import mask_in_text, mask_search_text
+
+    assert mask_in_text("核查 11010519491231002X 的低保") == "核查 1101**********002X 的低保"
+    assert mask_in_text("户号 50023000100100001 不是身份证号") == "户号 50023000100100001 不是身份证号"
+    assert mask_search_text("5002301990") == "5002**1990"
+    assert mask_search_text("王") == "王"

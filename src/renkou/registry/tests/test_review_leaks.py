@@ -43,6 +43,9 @@ def split_household(county, personas):
     son = person("刘军", "1", date(1995, 5, 5), "20", mother=mother)
     services.move_out_register(by=admin, person=son, moved_on=date(2023, 1, 1), to_unit=county.xc_village1,
                                registration_moved=True)
+    # The move itself now ends the membership; records imported or written before that rule still point at
+    # the old household, and the pages must not leak through them.
+    Person.objects.filter(pk=son.pk).update(household=hh, relation_to_head="20")
     son.refresh_from_db()
     assert (son.residence_unit_id, son.registration_unit_id, son.household_id) == (
         county.xc_village1.pk, county.xc_village1.pk, hh.pk)

@@ -69,3 +69,11 @@ def test_search_pages_cost_a_constant_number_of_queries(personas, county, django
         page = person_search(user=personas.admin, query=PersonQuery(text="批"), page=2)
         assert [p.residence_unit.name for p in page.rows][:1] == ["第一社区"]
     assert page.count == 120 and len(page.rows) == 50 and page.has_next
+
+
+def test_id_number_prefixes_stop_at_the_birth_date(personas, people):
+    number = people["xc"].id_number
+    assert [p.name for p in person_search(user=personas.admin, query=PersonQuery(text=number[:14])).rows] == ["西一"]
+    # a longer prefix would let a search rebuild the number without a stated purpose
+    assert person_search(user=personas.admin, query=PersonQuery(text=number[:16])).rows == []
+    assert [p.name for p in person_search(user=personas.admin, query=PersonQuery(text=number)).rows] == ["西一"]

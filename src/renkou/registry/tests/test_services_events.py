@@ -192,3 +192,15 @@ def test_remarriage_status_is_each_spouses_own(personas, couple, county):
     husband.refresh_from_db()
     wife.refresh_from_db()
     assert (husband.marital_status, wife.marital_status) == ("23", "23")
+
+
+def test_registration_moving_to_another_village_leaves_the_household(personas, county):
+    from renkou.testing import make_household
+
+    hh = make_household(county.dc_village1, "50023000100100077")
+    p = make_person(county.dc_village1, birth_date=date(1995, 1, 1), household=hh, relation="20")
+    move_out_register(by=personas.admin, person=p, moved_on=date(2023, 1, 1), to_unit=county.xc_village1,
+                      registration_moved=True)
+    p.refresh_from_db()
+    assert (p.household_id, p.relation_to_head, p.registration_unit_id) == (None, "", county.xc_village1.pk)
+    assert PersonHistory.objects.get(person=p, action="move_out").changes["household"] == [hh.pk, None]
