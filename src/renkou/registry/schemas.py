@@ -151,7 +151,19 @@ class PageInfoOut(Schema):
 # persons
 
 
-class PersonBriefOut(Schema):
+class _PersonCodesOut(Schema):
+    """Resolvers shared by the person schemas: code fields with their names, the ID number masked."""
+
+    @staticmethod
+    def resolve_sex(obj):
+        return code_out("sex", obj.sex)
+
+    @staticmethod
+    def resolve_id_number_masked(obj):
+        return mask(obj.id_number) or None
+
+
+class PersonBriefOut(_PersonCodesOut):
     """A person as a line in someone else's record (household members, children)."""
 
     id: int
@@ -163,19 +175,11 @@ class PersonBriefOut(Schema):
     alive: bool
 
     @staticmethod
-    def resolve_sex(obj):
-        return code_out("sex", obj.sex)
-
-    @staticmethod
-    def resolve_id_number_masked(obj):
-        return mask(obj.id_number) or None
-
-    @staticmethod
     def resolve_relation_to_head(obj):
         return code_out("relation", obj.relation_to_head)
 
 
-class PersonListItemOut(Schema):
+class PersonListItemOut(_PersonCodesOut):
     id: int
     name: str
     sex: CodeOut | None
@@ -187,14 +191,6 @@ class PersonListItemOut(Schema):
     household: HouseholdRefOut | None
     death_date: date | None
     alive: bool
-
-    @staticmethod
-    def resolve_sex(obj):
-        return code_out("sex", obj.sex)
-
-    @staticmethod
-    def resolve_id_number_masked(obj):
-        return mask(obj.id_number) or None
 
     @staticmethod
     def resolve_residence_status(obj):

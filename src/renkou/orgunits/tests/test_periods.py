@@ -1,13 +1,9 @@
 """Statistical periods: identifiers, DHIS2 identifiers, arithmetic (pure values, no database)."""
 
-import os
 from dataclasses import FrozenInstanceError
 from datetime import date, datetime, timedelta
 
-import django
 import pytest
-from django.apps import apps
-from django.conf import settings
 from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,13 +15,6 @@ from renkou.orgunits.periods import (
     periods_between,
     subperiods,
 )
-
-# Without pytest-django (``-p no:django``) nothing configures Django; the lazily translated
-# messages only need the translation machinery, so a minimal configuration is enough.
-if not settings.configured and not os.environ.get("DJANGO_SETTINGS_MODULE"):
-    settings.configure(USE_I18N=True)
-if not apps.ready:
-    django.setup()
 
 Y, FY, FH, H, Q, M = (
     PeriodType.YEAR,

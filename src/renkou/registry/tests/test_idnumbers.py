@@ -1,13 +1,9 @@
 """Resident ID numbers: normalising, checking, generating and masking (pure functions, no database)."""
 
-import os
 from datetime import date, datetime
 
-import django
 import numpy as np
 import pytest
-from django.apps import apps
-from django.conf import settings
 from django.utils import translation
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -29,13 +25,6 @@ from renkou.registry.idnumbers import (
     normalize,
     sex_from_number,
 )
-
-# Without pytest-django (``-p no:django``) nothing configures Django; the lazily translated
-# messages only need the translation machinery, so a minimal configuration is enough.
-if not settings.configured and not os.environ.get("DJANGO_SETTINGS_MODULE"):
-    settings.configure(USE_I18N=True)
-if not apps.ready:
-    django.setup()
 
 TODAY = date(2025, 6, 1)
 FEMALE_1949 = "11010519491231002X"  # DOMAIN.md example: Beijing Chaoyang, 1949-12-31, sequence 002
