@@ -125,12 +125,22 @@ def on_validation_error(request, exc: ValidationError):
 
 def _add_routers() -> None:
     from renkou.accounts.api import router as accounts_router
+    from renkou.dedup.api import router as dedup_router
+    from renkou.intake.api import router as intake_router
+    from renkou.migrants.api import router as migrants_router
     from renkou.orgunits.api import router as units_router
+    from renkou.quality.api import router as quality_router
     from renkou.registry.api import router as registry_router
+    from renkou.stats.api import router as stats_router
 
     api.add_router("/me", accounts_router)
     api.add_router("/units", units_router)
     api.add_router("/", registry_router)
+    api.add_router("/imports", intake_router)
+    api.add_router("/duplicates", dedup_router)
+    api.add_router("/quality", quality_router)
+    api.add_router("/stats", stats_router)
+    api.add_router("/exchange", migrants_router)
 
 
 _add_routers()

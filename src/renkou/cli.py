@@ -13,7 +13,12 @@ COMMANDS = {
     "migrate": "create or update the database tables",
     "createuser": "add a user with a role and a unit; --token prints an API token",
     "check": "check the configuration (add --deploy for production checks)",
-    "bench": "run a benchmark: demo, search",
+    "import": "import persons, households, marriages or events from XLSX/CSV; --template writes a template",
+    "export": "export a list (persons, events …) to XLSX or CSV, in scope and audited",
+    "stats": "compute data elements and indicators (DuckDB or Spark) from register snapshots",
+    "report": "write a statistical report form for a unit and period (xlsx, json, csv)",
+    "exchange": "floating-population exchange: run the worker, show the status",
+    "bench": "run a benchmark (renkou bench --help lists them)",
     "manage": "run any other Django management command (renkou manage <command> …)",
 }
 

@@ -64,6 +64,11 @@ INSTALLED_APPS = [
     "renkou.accounts",
     "renkou.registry",
     "renkou.demo",
+    "renkou.intake",
+    "renkou.dedup",
+    "renkou.quality",
+    "renkou.stats",
+    "renkou.migrants",
 ]
 
 MIDDLEWARE = [

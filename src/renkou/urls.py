@@ -12,4 +12,9 @@ urlpatterns = [
     path("", include("renkou.accounts.urls")),
     path("", include("renkou.orgunits.urls")),
     path("", include("renkou.registry.urls")),
+    path("intake/", include("renkou.intake.urls")),
+    path("duplicates/", include("renkou.dedup.urls")),
+    path("quality/", include("renkou.quality.urls")),
+    path("stats/", include("renkou.stats.urls")),
+    path("exchange/", include("renkou.migrants.urls")),
 ]
