@@ -125,6 +125,7 @@ def on_validation_error(request, exc: ValidationError):
 
 def _add_routers() -> None:
     from renkou.accounts.api import router as accounts_router
+    from renkou.aggregates.api import router as aggregates_router
     from renkou.dedup.api import router as dedup_router
     from renkou.intake.api import router as intake_router
     from renkou.migrants.api import router as migrants_router
@@ -140,6 +141,7 @@ def _add_routers() -> None:
     api.add_router("/duplicates", dedup_router)
     api.add_router("/quality", quality_router)
     api.add_router("/stats", stats_router)
+    api.add_router("/datasets", aggregates_router)
     api.add_router("/exchange", migrants_router)
 
 

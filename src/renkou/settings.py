@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "renkou.dedup",
     "renkou.quality",
     "renkou.stats",
+    "renkou.aggregates",
     "renkou.migrants",
 ]
 

@@ -16,5 +16,6 @@ urlpatterns = [
     path("duplicates/", include("renkou.dedup.urls")),
     path("quality/", include("renkou.quality.urls")),
     path("stats/", include("renkou.stats.urls")),
+    path("datasets/", include("renkou.aggregates.urls")),
     path("exchange/", include("renkou.migrants.urls")),
 ]
