@@ -7,14 +7,30 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 ci="${CI:-false}"
 
-# Chromium for the browser tests (Debian's package; Playwright cannot download a browser here).
-if [ ! -x /usr/bin/chromium ]; then
+# System packages the tests use (Debian's): Chromium and CJK fonts for the browser tests (Playwright cannot
+# download a browser here), LibreOffice Calc to open the report forms as an office user would.
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium fonts-noto-cjk)
+command -v soffice >/dev/null || missing+=(libreoffice-calc-nogui)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "== installing chromium and CJK fonts (apt-get)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+    echo "== installing ${missing[*]} (apt-get)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   elif [ "$ci" = true ]; then
-    echo "Chromium is missing at /usr/bin/chromium and cannot be installed (not root)." >&2; exit 1
+    echo "Missing system packages (${missing[*]}) and cannot install them (not root)." >&2; exit 1
+  else
+    echo "NOTE: ${missing[*]} missing: the tests that need them are skipped."
   fi
+fi
+if [ "$ci" = true ] && ! command -v java >/dev/null; then
+  echo "Java (17 or newer) is required for the Spark tests under CI=true." >&2; exit 1
+fi
+
+# NATS with JetStream for the exchange tests; started the way these machines start it if it is down.
+if ! (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null && [ "$(id -u)" = 0 ] && [ -x /usr/sbin/nats-server ]; then
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
+    -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log || true
+  sleep 1
 fi
 
 pg_url="${RENKOU_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test}"
