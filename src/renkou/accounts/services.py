@@ -100,3 +100,13 @@ def audit_record(
         channel=channel,
         ip_address=ip_address,
     )
+
+
+def audit_record_many(
+    *, user: User | None, username: str, channel: str, entries: list[dict[str, Any]], batch_size: int = 2000,
+) -> None:
+    """Many audit entries of one user in one statement per batch (a bulk import writes one per person, as the
+    single-row services do). Each entry gives action, object_type, object_id, unit_id and detail."""
+    AuditEntry.objects.bulk_create(
+        [AuditEntry(user=user, username=username if user is not None else "", channel=channel, **e) for e in entries],
+        batch_size=batch_size)

@@ -13,8 +13,12 @@ from renkou.registry.services.persons import (
     EDITABLE_FIELDS,
     household_create,
     household_set_head,
+    person_build,
+    person_check_changes,
+    person_check_new,
     person_create,
     person_update,
+    persons_write_many,
 )
 from renkou.registry.services.views import household_view, person_reveal_id_number, person_view
 
@@ -30,8 +34,12 @@ __all__ = [
     "marriage_register",
     "move_in_register",
     "move_out_register",
+    "person_build",
+    "person_check_changes",
+    "person_check_new",
     "person_create",
     "person_reveal_id_number",
     "person_update",
     "person_view",
+    "persons_write_many",
 ]

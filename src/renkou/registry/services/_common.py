@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -72,11 +72,14 @@ def age_on(birth: date, on: date) -> int:
 
 
 def clean_id_number(
-    raw: str | None, *, sex: str, birth_date: date, confirm: Iterable[str], exclude_pk: int | None = None
+    raw: str | None, *, sex: str, birth_date: date, confirm: Iterable[str], exclude_pk: int | None = None,
+    taken: Callable[[str], bool] | None = None,
 ) -> tuple[str | None, list[str]]:
     """Normalise and validate an ID number. Returns (number, confirmed warning codes).
 
     Errors raise RuleViolation; a warning raises NeedsConfirmation unless its code is in ``confirm``.
+    ``taken`` answers "is this number already registered (to another person)?" — a bulk import passes a lookup
+    into numbers it fetched once per file instead of one query per row.
     """
     if raw is None or str(raw).strip() == "":
         return None, []
@@ -88,10 +91,14 @@ def clean_id_number(
     for warning in result.warnings:
         if warning.code not in confirmed:
             raise NeedsConfirmation("id_number", warning.message, code=warning.code)
-    qs = Person.objects.filter(id_number=result.number)
-    if exclude_pk is not None:
-        qs = qs.exclude(pk=exclude_pk)
-    if qs.exists():
+    if taken is not None:
+        is_taken = taken(result.number)
+    else:
+        qs = Person.objects.filter(id_number=result.number)
+        if exclude_pk is not None:
+            qs = qs.exclude(pk=exclude_pk)
+        is_taken = qs.exists()
+    if is_taken:
         raise RuleViolation("id_number", _("This ID number is already registered in the county."), code="duplicate")
     return result.number, [w.code for w in result.warnings]
 
@@ -115,9 +122,19 @@ def _history_value(field: str, value: Any) -> Any:
 def history_record(
     *, person: Person, by: User | None, action: str, changes: dict[str, tuple[Any, Any]], event: Event | None = None
 ) -> PersonHistory:
-    return PersonHistory.objects.create(
+    row = history_build(person=person, by=by, action=action, changes=changes, event=event)
+    row.save()
+    return row
+
+
+def history_build(
+    *, person: Person, by: User | None, action: str, changes: dict[str, tuple[Any, Any]], event: Event | None = None,
+    at: Any = None,
+) -> PersonHistory:
+    """An unsaved history row (``history_record`` saves it; a bulk import saves many at once)."""
+    return PersonHistory(
         person=person,
-        at=timezone.now(),
+        at=at or timezone.now(),
         user=by if by is not None and by.is_authenticated else None,
         username=by.get_username() if by is not None else "system",
         action=action,

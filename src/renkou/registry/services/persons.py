@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from renkou.accounts.models import User
+from renkou.accounts.models import AuditAction, User
+from renkou.accounts.services import audit_record_many
 from renkou.core.errors import Problems, RuleViolation
 from renkou.orgunits.models import OrgUnit
-from renkou.registry.models import Household, Person, RegistrationType, ResidenceStatus
+from renkou.registry.models import Household, Person, PersonHistory, RegistrationType, ResidenceStatus
 from renkou.registry.services._common import (
     audit_write,
     clean_id_number,
+    history_build,
     history_record,
     require_code,
     require_not_future,
@@ -87,6 +90,34 @@ def _check_person_fields(p: Person, problems: Problems) -> None:
         problems.add(RuleViolation("residence_unit", _("A person living in another county has no unit of residence here.")))
 
 
+def person_check_new(
+    person: Person, *, by: User, id_number: str | None, confirm: Iterable[str] = (),
+    id_number_taken: Callable[[str], bool] | None = None,
+) -> None:
+    """The rules a new person must meet (fields, code lists, units, ID number, scope). Normalises
+    ``person.id_number`` and its confirmed warnings in place; raises RuleViolation(s), NeedsConfirmation among
+    them for an unconfirmed warning. No write: ``person_create`` and the bulk import (``persons_write_many``) both
+    call it, so the rules exist once. Queries nothing when ``id_number_taken`` is given and the units are loaded."""
+    problems = Problems()
+    _check_person_fields(person, problems)
+    for field in ("registration_unit", "residence_unit"):
+        try:
+            require_village_or_below(getattr(person, field), field)
+        except RuleViolation as v:
+            problems.add(v)
+    if person.birth_date is not None and person.sex:
+        try:
+            person.id_number, person.id_number_warnings = clean_id_number(
+                id_number, sex=person.sex, birth_date=person.birth_date, confirm=confirm, taken=id_number_taken)
+        except RuleViolation as v:
+            problems.add(v)
+    problems.raise_if_any()
+    if not (person.registration_unit_id or person.residence_unit_id):
+        raise RuleViolation("residence_unit", _("Give the unit of residence or of registration."))
+    require_unit_in_scope(by, person.residence_unit, "residence_unit")
+    require_unit_in_scope(by, person.registration_unit, "registration_unit")
+
+
 @transaction.atomic
 def person_create(
     *,
@@ -112,9 +143,36 @@ def person_create(
     history_action: str = "create",
 ) -> Person:
     require_writer(by)
+    person = person_build(
+        name=name, sex=sex, birth_date=birth_date, ethnicity=ethnicity, education=education,
+        marital_status=marital_status, registration_type=registration_type, household=household,
+        relation_to_head=relation_to_head, registration_unit=registration_unit, residence_unit=residence_unit,
+        residence_status=residence_status, other_county_code=other_county_code, mother=mother, father=father)
+    person_check_new(person, by=by, id_number=id_number, confirm=confirm)
+    try:
+        with transaction.atomic():
+            person.save()
+    except IntegrityError as exc:  # a concurrent write of the same ID number
+        raise RuleViolation("id_number", _("This ID number is already registered in the county."),
+                            code="duplicate") from exc
+    history_record(person=person, by=by, action=history_action, changes=_created_changes(person))
+    audit_write(by=by, object_type="person", object_id=person.pk,
+                unit_id=person.residence_unit_id or person.registration_unit_id, what="create", channel=channel)
+    return person
+
+
+def person_build(
+    *, name: str, sex: str, birth_date: date | None, ethnicity: str = "01", education: str = "",
+    marital_status: str = "10", registration_type: str = "", household: Household | None = None,
+    relation_to_head: str = "", registration_unit: OrgUnit | None = None, residence_unit: OrgUnit | None = None,
+    residence_status: str = ResidenceStatus.RESIDENT, other_county_code: str = "", mother: Person | None = None,
+    father: Person | None = None,
+) -> Person:
+    """An unsaved person with the defaults the register applies (a household gives the unit of residence and the
+    registration type)."""
     if household is not None and residence_unit is None and residence_status in {"resident", "in"}:
         residence_unit = household.unit
-    person = Person(
+    return Person(
         name=(name or "").strip(), sex=sex, birth_date=birth_date, ethnicity=ethnicity, education=education,
         marital_status=marital_status, registration_type=registration_type or (
             household.registration_type if household else ""),
@@ -122,55 +180,22 @@ def person_create(
         residence_unit=residence_unit, residence_status=residence_status, other_county_code=other_county_code or "",
         mother=mother, father=father,
     )
-    problems = Problems()
-    _check_person_fields(person, problems)
-    for field, unit in (("registration_unit", registration_unit), ("residence_unit", residence_unit)):
-        try:
-            require_village_or_below(unit, field)
-        except RuleViolation as v:
-            problems.add(v)
-    if person.birth_date is not None and person.sex:
-        try:
-            person.id_number, person.id_number_warnings = clean_id_number(
-                id_number, sex=person.sex, birth_date=person.birth_date, confirm=confirm)
-        except RuleViolation as v:
-            problems.add(v)
-    problems.raise_if_any()
-    if not (registration_unit or residence_unit):
-        raise RuleViolation("residence_unit", _("Give the unit of residence or of registration."))
-    require_unit_in_scope(by, residence_unit, "residence_unit")
-    require_unit_in_scope(by, registration_unit, "registration_unit")
-    try:
-        with transaction.atomic():
-            person.save()
-    except IntegrityError as exc:  # a concurrent write of the same ID number
-        raise RuleViolation("id_number", _("This ID number is already registered in the county."),
-                            code="duplicate") from exc
-    history_record(person=person, by=by, action=history_action,
-                   changes={f: (None, getattr(person, f)) for f in
-                            ("name", "sex", "birth_date", "id_number", "residence_unit", "registration_unit")})
-    audit_write(by=by, object_type="person", object_id=person.pk,
-                unit_id=person.residence_unit_id or person.registration_unit_id, what="create", channel=channel)
-    return person
 
 
-@transaction.atomic
-def person_update(
-    *,
-    by: User,
-    person: Person,
-    changes: dict[str, Any],
-    confirm: Iterable[str] = (),
-    expected_version: int | None = None,
-    channel: str = "web",
-) -> Person:
-    """Correct fields of a person. Unknown fields are refused; the old and new values go into history."""
-    require_writer(by)
-    require_person_in_scope(by, person)
-    person = Person.objects.select_for_update().get(pk=person.pk)
-    if expected_version is not None and expected_version != person.version:
-        raise RuleViolation("version", _("Someone else changed this person meanwhile; reload and try again."),
-                            code="conflict")
+_CREATED_FIELDS = ("name", "sex", "birth_date", "id_number", "residence_unit", "registration_unit")
+
+
+def _created_changes(person: Person) -> dict[str, tuple[Any, Any]]:
+    return {f: (None, getattr(person, f)) for f in _CREATED_FIELDS}
+
+
+def person_check_changes(
+    person: Person, *, by: User, changes: dict[str, Any], confirm: Iterable[str] = (),
+    id_number_taken: Callable[[str], bool] | None = None,
+) -> dict[str, tuple[Any, Any]]:
+    """Apply ``changes`` to ``person`` (in memory) under the update rules and return the diff
+    {field: (before, after)} of the fields that really change. Raises RuleViolation(s); writes nothing.
+    Shared by ``person_update`` and the bulk import."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise RuleViolation(sorted(unknown)[0], _("This field cannot be changed here."))
@@ -198,12 +223,32 @@ def person_update(
             raw = changes.get("id_number", before.get("id_number", person.id_number))
             person.id_number, warnings = clean_id_number(
                 raw, sex=person.sex, birth_date=person.birth_date,
-                confirm=set(confirm) | set(person.id_number_warnings), exclude_pk=person.pk)
+                confirm=set(confirm) | set(person.id_number_warnings), exclude_pk=person.pk, taken=id_number_taken)
             person.id_number_warnings = warnings
         except RuleViolation as v:
             problems.add(v)
     problems.raise_if_any()
-    diff = {f: (before[f], getattr(person, f)) for f in changes if before[f] != getattr(person, f)}
+    return {f: (before[f], getattr(person, f)) for f in changes if before[f] != getattr(person, f)}
+
+
+@transaction.atomic
+def person_update(
+    *,
+    by: User,
+    person: Person,
+    changes: dict[str, Any],
+    confirm: Iterable[str] = (),
+    expected_version: int | None = None,
+    channel: str = "web",
+) -> Person:
+    """Correct fields of a person. Unknown fields are refused; the old and new values go into history."""
+    require_writer(by)
+    require_person_in_scope(by, person)
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if expected_version is not None and expected_version != person.version:
+        raise RuleViolation("version", _("Someone else changed this person meanwhile; reload and try again."),
+                            code="conflict")
+    diff = person_check_changes(person, by=by, changes=changes, confirm=confirm)
     if not diff:
         return person
     person.version += 1
@@ -217,6 +262,38 @@ def person_update(
     audit_write(by=by, object_type="person", object_id=person.pk,
                 unit_id=person.residence_unit_id or person.registration_unit_id, what="update", channel=channel)
     return person
+
+
+def persons_write_many(
+    *, by: User, created: list[Person], updated: list[tuple[Person, dict[str, tuple[Any, Any]]]],
+    channel: str, history_action: str = "import", batch_size: int = 2000,
+) -> None:
+    """Write persons already checked with ``person_check_new`` / ``person_check_changes`` in bulk: the rows, their
+    history and their audit entries, each with a few statements per batch (the caller holds the transaction).
+    ``created`` persons get their primary keys set."""
+    require_writer(by)
+    now = timezone.now()
+    user = by if by.is_authenticated else None
+    username = by.get_username()
+    Person.objects.bulk_create(created, batch_size=batch_size)
+    if updated:
+        fields = sorted({f for _, diff in updated for f in diff} | {"id_number_warnings", "version", "updated_at"})
+        for person, _diff in updated:
+            person.version += 1
+            person.updated_at = now
+        Person.objects.bulk_update([p for p, _ in updated], fields, batch_size=batch_size)
+    history = [history_build(person=p, by=by, action=history_action, changes=_created_changes(p), at=now)
+               for p in created]
+    history += [history_build(person=p, by=by, action="update", changes=diff, at=now) for p, diff in updated]
+    PersonHistory.objects.bulk_create(history, batch_size=batch_size)
+    audit_record_many(user=user, username=username, channel=channel, entries=[
+        *({"action": AuditAction.CREATE, "object_type": "person", "object_id": str(p.pk),
+           "unit_id": p.residence_unit_id or p.registration_unit_id, "detail": {"what": "create", "person": p.pk}}
+          for p in created),
+        *({"action": AuditAction.UPDATE, "object_type": "person", "object_id": str(p.pk),
+           "unit_id": p.residence_unit_id or p.registration_unit_id, "detail": {"what": "update", "person": p.pk}}
+          for p, _ in updated),
+    ], batch_size=batch_size)
 
 
 def _next_household_number(unit: OrgUnit) -> str:
