@@ -111,6 +111,11 @@ def person_check_new(
                 id_number, sex=person.sex, birth_date=person.birth_date, confirm=confirm, taken=id_number_taken)
         except RuleViolation as v:
             problems.add(v)
+    if person.household is not None:
+        try:
+            require_unit_in_scope(by, person.household.unit, "household")
+        except RuleViolation as v:
+            problems.add(v)
     problems.raise_if_any()
     if not (person.registration_unit_id or person.residence_unit_id):
         raise RuleViolation("residence_unit", _("Give the unit of residence or of registration."))
