@@ -39,7 +39,7 @@ PERSON_COLUMNS = (
     Column("name", "姓名", ("名字", "人员姓名"), required=True, example="张三"),
     Column("id_number", "公民身份号码", ("身份证号", "身份证号码", "身份证", "居民身份证号码", "证件号码",
                                        "公民身份证号", "公民身份证号码", "身份证件号码"),
-           example="500230199001011232", note="请将此列设置为文本格式"),
+           example="500230199001011237", note="请将此列设置为文本格式"),
     Column("sex", "性别", (), example="男", code_list="sex"),
     Column("birth_date", "出生日期", ("出生年月日", "生日", "出生时间"), example="1990-01-01"),
     Column("ethnicity", "民族", (), example="汉族", code_list="ethnicity"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,22 +29,40 @@ class Table:
 def decode_text(data: bytes) -> tuple[str, str]:
     """Decode CSV bytes: UTF-8 (with or without BOM) first, then GB18030 (a superset of GBK and GB2312).
 
-    The order matters: valid UTF-8 Chinese is almost never valid GBK of the same meaning, while most GBK bytes are
-    not valid UTF-8, so a strict UTF-8 attempt decides reliably. UTF-16 with a BOM (Excel's "Unicode text") too.
+    Most GBK text is not valid UTF-8, so a strict UTF-8 attempt decides almost always; short GBK text can be valid
+    UTF-8 by chance (一 = D2 BB reads as Cyrillic һ), so a UTF-8 reading with characters no Chinese table holds loses
+    to a GB18030 reading without them. UTF-16 with a BOM (Excel's "Unicode text") is read too.
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16"), "utf-16"
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
     try:
-        return data.decode("utf-8", errors="strict"), "utf-8"
+        text = data.decode("utf-8", errors="strict")
     except UnicodeDecodeError:
-        pass
+        text = None
+    if text is not None and not _ODD.search(text):
+        return text, "utf-8"
     try:
-        return data.decode("gb18030", errors="strict"), "gb18030"
+        gb = data.decode("gb18030", errors="strict")
     except UnicodeDecodeError as exc:
+        if text is not None:
+            return text, "utf-8"
         raise RuleViolation("file", _("The file is neither UTF-8 nor GBK/GB18030 text; save it again as CSV "
                                       "(UTF-8) or as an Excel workbook."), code="encoding") from exc
+    # Short GBK text can also be valid UTF-8 (一 = D2 BB = Cyrillic һ): prefer the reading without odd characters.
+    if text is not None and _odd_characters(gb) >= _odd_characters(text):
+        return text, "utf-8"
+    return gb, "gb18030"
+
+
+_ODD = re.compile("[\x80-\x9f\u0100-\u1fff\ue000-\uf8ff]")
+
+
+def _odd_characters(text: str) -> int:
+    """Characters a Chinese office's table hardly holds but a wrong decoding produces (C1 controls, Latin
+    extended, Greek, Cyrillic, Arabic …, private use)."""
+    return len(_ODD.findall(text))
 
 
 def _trim(rows: list[list[Any]]) -> list[list[Any]]:
