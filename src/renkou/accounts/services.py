@@ -103,10 +103,13 @@ def audit_record(
 
 
 def audit_record_many(
-    *, user: User | None, username: str, channel: str, entries: list[dict[str, Any]], batch_size: int = 2000,
+    *, user_id: int | None, username: str, channel: str, entries: list[dict[str, Any]], at: Any = None,
 ) -> None:
-    """Many audit entries of one user in one statement per batch (a bulk import writes one per person, as the
-    single-row services do). Each entry gives action, object_type, object_id, unit_id and detail."""
-    AuditEntry.objects.bulk_create(
-        [AuditEntry(user=user, username=username if user is not None else "", channel=channel, **e) for e in entries],
-        batch_size=batch_size)
+    """Many audit entries of one user in one statement per batch, inside the caller's transaction (a bulk import
+    writes one per person, as the single-row services do). Each entry gives action, object_type, object_id,
+    unit_id and detail."""
+    from renkou.core.bulk import insert_many
+
+    at = at or timezone.now()
+    insert_many(AuditEntry, [{"at": at, "user_id": user_id, "username": username if user_id else "",
+                              "channel": channel, "purpose": "", "ip_address": None, **e} for e in entries])

@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from renkou.accounts.models import User
@@ -106,13 +107,10 @@ class _Context:
             i = cols.get(name)
             return [] if i is None else [row[i] if i < len(row) else "" for row in table.rows]
 
-        numbers = []
-        for raw in column("id_number") + column("mother") + column("father"):
-            if not f.is_blank(raw):
-                try:
-                    numbers.append(idnumbers.normalize(f.clean_id_cell(raw)))
-                except idnumbers.IdNumberError:
-                    pass
+        self.today = timezone.localdate()
+        self._normalized: dict[Any, str | None] = {}
+        numbers = [n for raw in column("id_number") + column("mother") + column("father")
+                   if not f.is_blank(raw) and (n := self.normalize(raw))]
         self.persons = persons_by_id_numbers(numbers)
         households = [f.text(v) for v in column("household") if not f.is_blank(v)]
         self.households = households_by_numbers(households)
@@ -125,6 +123,22 @@ class _Context:
         self.without_id: dict[tuple[str, str, date], Person] = {}
         for p in persons_without_id_number_named(nameless) if nameless else []:
             self.without_id.setdefault((p.name, p.sex, p.birth_date), p)
+
+
+    def normalize(self, raw: Any) -> str | None:
+        """The 18-character form of an ID-number cell, or None when it has none (remembered per file)."""
+        try:
+            return self._normalized[raw]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable cell
+            return None
+        try:
+            number = idnumbers.normalize(f.clean_id_cell(raw))
+        except idnumbers.IdNumberError:
+            number = None
+        self._normalized[raw] = number
+        return number
 
 
 def _cell(row: list[Any], cols: dict[str, int], name: str) -> Any:
@@ -171,26 +185,28 @@ def _parse_row(out: RowOutcome, cols: dict[str, int], ctx: _Context, file_rows: 
             values["household"] = household
     raw = _cell(row, cols, "id_number")
     values["id_number_raw"] = "" if f.is_blank(raw) else f.clean_id_cell(raw)
-    if values["id_number_raw"]:
-        try:
-            number = idnumbers.normalize(values["id_number_raw"])
-            # Sex and birth date may be left out: the number carries them.
-            values.setdefault("sex", idnumbers.sex_from_number(number))
-            if "birth_date" not in values and idnumbers.birth_date_from_number(number):
-                values["birth_date"] = idnumbers.birth_date_from_number(number)
-            values["id_number"] = number
-        except idnumbers.IdNumberError:
-            pass  # the register's check below gives the message
+    number = ctx.normalize(raw) if values["id_number_raw"] else None
+    if number:  # (a bad number: the register's check below gives the message)
+        # Sex and birth date may be left out: the number carries them.
+        values.setdefault("sex", "1" if int(number[16]) % 2 else "2")
+        if "birth_date" not in values:
+            try:
+                values["birth_date"] = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+            except ValueError:
+                pass  # not a date: the register's check names the digits
+        values["id_number"] = number
     for name in REF_FIELDS:
         raw = _cell(row, cols, name)
         if f.is_blank(raw):
             continue
         ref_row = f.parse_row_ref(raw)
         if ref_row is None:
-            try:
-                number = idnumbers.normalize(f.clean_id_cell(raw))
-            except idnumbers.IdNumberError as exc:
-                out.reject(name, exc.code, str(exc.message))
+            number = ctx.normalize(raw)
+            if number is None:
+                try:
+                    idnumbers.normalize(f.clean_id_cell(raw))
+                except idnumbers.IdNumberError as exc:
+                    out.reject(name, exc.code, str(exc.message))
                 continue
             if number in ctx.persons:
                 values[name] = ctx.persons[number]
@@ -252,11 +268,8 @@ def check_rows(
     first_of: dict[str, int] = {}
     for out in outcomes:
         raw = _cell(out.values, cols, "id_number")
-        if f.is_blank(raw):
-            continue
-        try:
-            number = idnumbers.normalize(f.clean_id_cell(raw))
-        except idnumbers.IdNumberError:
+        number = None if f.is_blank(raw) else ctx.normalize(raw)
+        if number is None:
             continue
         if number in first_of:
             out.reject("id_number", "duplicate_in_file",
@@ -331,8 +344,11 @@ def _check_new(out: RowOutcome, values: dict[str, Any], *, by: User, confirm, ct
     kwargs.setdefault("sex", "")
     kwargs.setdefault("birth_date", None)
     person = services.person_build(**kwargs)
-    services.person_check_new(person, by=by, id_number=values["id_number_raw"] or None, confirm=confirm,
-                              id_number_taken=lambda n: n in ctx.persons)
+    raw = values["id_number_raw"]
+    # the normalised number saves the rules a second normalisation; a ".0" from a number cell keeps its own message
+    given = raw if "." in raw else (values.get("id_number") or raw)
+    services.person_check_new(person, by=by, id_number=given or None,
+                              confirm=confirm, id_number_taken=ctx.persons.__contains__, today=ctx.today)
     out.status, out.person = CREATED, person
 
 

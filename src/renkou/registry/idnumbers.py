@@ -141,6 +141,9 @@ def _clean(raw: object) -> str:
     """Map full-width characters to ASCII and drop whitespace, dashes and zero-width characters."""
     if raw is None:
         return ""
+    if (raw.__class__ is str and len(raw) == 18 and raw.isascii() and raw[:17].isdigit()
+            and raw[17] in "0123456789Xx"):
+        return raw if raw[17] != "x" else raw[:17] + "X"  # already clean: the usual case, kept fast for imports
     if isinstance(raw, bool):  # bool is an int: not an ID number
         return str(raw)
     if isinstance(raw, int):

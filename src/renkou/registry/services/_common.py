@@ -49,8 +49,8 @@ def require_code(list_name: str, code: str, field: str, *, blank: bool = False) 
         raise RuleViolation(field, _("Unknown code %(code)s.") % {"code": code}, code="code")
 
 
-def require_not_future(d: date, field: str) -> None:
-    if d > timezone.localdate():
+def require_not_future(d: date, field: str, today: date | None = None) -> None:
+    if d > (today or timezone.localdate()):
         raise RuleViolation(field, _("The date is in the future."), code="future")
 
 
@@ -73,7 +73,7 @@ def age_on(birth: date, on: date) -> int:
 
 def clean_id_number(
     raw: str | None, *, sex: str, birth_date: date, confirm: Iterable[str], exclude_pk: int | None = None,
-    taken: Callable[[str], bool] | None = None,
+    taken: Callable[[str], bool] | None = None, today: date | None = None,
 ) -> tuple[str | None, list[str]]:
     """Normalise and validate an ID number. Returns (number, confirmed warning codes).
 
@@ -83,7 +83,7 @@ def clean_id_number(
     """
     if raw is None or str(raw).strip() == "":
         return None, []
-    result = idnumbers.check(str(raw), sex=sex if sex in {"1", "2"} else None, birth_date=birth_date)
+    result = idnumbers.check(str(raw), sex=sex if sex in {"1", "2"} else None, birth_date=birth_date, today=today)
     if result.errors:
         first = result.errors[0]
         raise RuleViolation("id_number", first.message, code=first.code)
@@ -122,27 +122,24 @@ def _history_value(field: str, value: Any) -> Any:
 def history_record(
     *, person: Person, by: User | None, action: str, changes: dict[str, tuple[Any, Any]], event: Event | None = None
 ) -> PersonHistory:
-    row = history_build(person=person, by=by, action=action, changes=changes, event=event)
-    row.save()
-    return row
+    return PersonHistory.objects.create(event=event, **history_row(person_id=person.pk, by=by, action=action,
+                                                                   changes=changes))
 
 
-def history_build(
-    *, person: Person, by: User | None, action: str, changes: dict[str, tuple[Any, Any]], event: Event | None = None,
-    at: Any = None,
-) -> PersonHistory:
-    """An unsaved history row (``history_record`` saves it; a bulk import saves many at once)."""
-    return PersonHistory(
-        person=person,
-        at=at or timezone.now(),
-        user=by if by is not None and by.is_authenticated else None,
-        username=by.get_username() if by is not None else "system",
-        action=action,
+def history_row(
+    *, person_id: int, by: User | None, action: str, changes: dict[str, tuple[Any, Any]], at: Any = None,
+) -> dict[str, Any]:
+    """The values of one history row (``history_record`` saves one; a bulk import inserts many at once)."""
+    return {
+        "person_id": person_id,
+        "at": at or timezone.now(),
+        "user_id": by.pk if by is not None and by.is_authenticated else None,
+        "username": by.get_username() if by is not None else "system",
+        "action": action,
         # ID numbers are kept masked in history: the person row holds the current number, and history pages
         # must not become a way around the reveal-with-purpose rule.
-        changes={k: [_history_value(k, a), _history_value(k, b)] for k, (a, b) in changes.items()},
-        event=event,
-    )
+        "changes": {k: [_history_value(k, a), _history_value(k, b)] for k, (a, b) in changes.items()},
+    }
 
 
 def audit_write(

@@ -12,14 +12,15 @@ from django.utils.translation import gettext_lazy as _
 
 from renkou.accounts.models import AuditAction, User
 from renkou.accounts.services import audit_record_many
+from renkou.core.bulk import insert_many
 from renkou.core.errors import Problems, RuleViolation
 from renkou.orgunits.models import OrgUnit
 from renkou.registry.models import Household, Person, PersonHistory, RegistrationType, ResidenceStatus
 from renkou.registry.services._common import (
     audit_write,
     clean_id_number,
-    history_build,
     history_record,
+    history_row,
     require_code,
     require_not_future,
     require_person_in_scope,
@@ -47,7 +48,11 @@ EDITABLE_FIELDS: dict[str, str | None] = {
 }
 
 
-def _check_person_fields(p: Person, problems: Problems) -> None:
+_REGISTRATION_TYPES = frozenset(RegistrationType.values)
+_RESIDENCE_STATUSES = frozenset(ResidenceStatus.values)
+
+
+def _check_person_fields(p: Person, problems: Problems, today: date | None = None) -> None:
     name = (p.name or "").strip()
     if not name:
         problems.add(RuleViolation("name", _("The name is required.")))
@@ -65,12 +70,12 @@ def _check_person_fields(p: Person, problems: Problems) -> None:
         problems.add(RuleViolation("birth_date", _("The birth date is required.")))
     else:
         try:
-            require_not_future(p.birth_date, "birth_date")
+            require_not_future(p.birth_date, "birth_date", today)
         except RuleViolation as v:
             problems.add(v)
-    if p.registration_type and p.registration_type not in RegistrationType.values:
+    if p.registration_type and p.registration_type not in _REGISTRATION_TYPES:
         problems.add(RuleViolation("registration_type", _("Unknown registration type.")))
-    if p.residence_status not in ResidenceStatus.values:
+    if p.residence_status not in _RESIDENCE_STATUSES:
         problems.add(RuleViolation("residence_status", _("Unknown residence status.")))
     # Where the person is registered and where they live must agree with the residence status.
     status = p.residence_status
@@ -92,14 +97,14 @@ def _check_person_fields(p: Person, problems: Problems) -> None:
 
 def person_check_new(
     person: Person, *, by: User, id_number: str | None, confirm: Iterable[str] = (),
-    id_number_taken: Callable[[str], bool] | None = None,
+    id_number_taken: Callable[[str], bool] | None = None, today: date | None = None,
 ) -> None:
     """The rules a new person must meet (fields, code lists, units, ID number, scope). Normalises
     ``person.id_number`` and its confirmed warnings in place; raises RuleViolation(s), NeedsConfirmation among
     them for an unconfirmed warning. No write: ``person_create`` and the bulk import (``persons_write_many``) both
     call it, so the rules exist once. Queries nothing when ``id_number_taken`` is given and the units are loaded."""
     problems = Problems()
-    _check_person_fields(person, problems)
+    _check_person_fields(person, problems, today)
     for field in ("registration_unit", "residence_unit"):
         try:
             require_village_or_below(getattr(person, field), field)
@@ -108,7 +113,8 @@ def person_check_new(
     if person.birth_date is not None and person.sex:
         try:
             person.id_number, person.id_number_warnings = clean_id_number(
-                id_number, sex=person.sex, birth_date=person.birth_date, confirm=confirm, taken=id_number_taken)
+                id_number, sex=person.sex, birth_date=person.birth_date, confirm=confirm, taken=id_number_taken,
+                today=today)
         except RuleViolation as v:
             problems.add(v)
     if person.household is not None:
@@ -278,27 +284,29 @@ def persons_write_many(
     ``created`` persons get their primary keys set."""
     require_writer(by)
     now = timezone.now()
-    user = by if by.is_authenticated else None
+    user_id = by.pk if by.is_authenticated else None
     username = by.get_username()
-    Person.objects.bulk_create(created, batch_size=batch_size)
+    for p in created:
+        p.created_at = p.updated_at = now
+    insert_many(Person, created)
     if updated:
         fields = sorted({f for _, diff in updated for f in diff} | {"id_number_warnings", "version", "updated_at"})
         for person, _diff in updated:
             person.version += 1
             person.updated_at = now
         Person.objects.bulk_update([p for p, _ in updated], fields, batch_size=batch_size)
-    history = [history_build(person=p, by=by, action=history_action, changes=_created_changes(p), at=now)
+    history = [history_row(person_id=p.pk, by=by, action=history_action, changes=_created_changes(p), at=now)
                for p in created]
-    history += [history_build(person=p, by=by, action="update", changes=diff, at=now) for p, diff in updated]
-    PersonHistory.objects.bulk_create(history, batch_size=batch_size)
-    audit_record_many(user=user, username=username, channel=channel, entries=[
+    history += [history_row(person_id=p.pk, by=by, action="update", changes=diff, at=now) for p, diff in updated]
+    insert_many(PersonHistory, history)
+    audit_record_many(user_id=user_id, username=username, channel=channel, at=now, entries=[
         *({"action": AuditAction.CREATE, "object_type": "person", "object_id": str(p.pk),
            "unit_id": p.residence_unit_id or p.registration_unit_id, "detail": {"what": "create", "person": p.pk}}
           for p in created),
         *({"action": AuditAction.UPDATE, "object_type": "person", "object_id": str(p.pk),
            "unit_id": p.residence_unit_id or p.registration_unit_id, "detail": {"what": "update", "person": p.pk}}
           for p, _ in updated),
-    ], batch_size=batch_size)
+    ])
 
 
 def _next_household_number(unit: OrgUnit) -> str:
