@@ -23,6 +23,7 @@ from renkou.intake import persons
 from renkou.intake.models import ImportKind, ImportRun, ImportStatus
 from renkou.intake.readers import read_table
 from renkou.intake.report import column_header, write_report
+from renkou.registry.idnumbers import mask_in_text
 
 MAX_PROBLEMS_KEPT = 500
 
@@ -110,7 +111,8 @@ def import_run_execute(*, run: ImportRun, by: User, data: bytes | None = None, c
                 run.status = ImportStatus.DONE
             run.problems = [
                 {"row": r.row, "status": r.status,
-                 "messages": [{"column": column_header(run.kind, m.field), "code": m.code, "message": m.message,
+                 "messages": [{"column": column_header(run.kind, m.field), "code": m.code,
+                               "message": mask_in_text(m.message),
                                "warning": m.warning} for m in r.messages]}
                 for r in outcome.rows if r.messages][:MAX_PROBLEMS_KEPT]
             if counts["rejected"] or counts["warned"]:
