@@ -4,8 +4,10 @@ download the report and the template. The import itself runs in the background (
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from django.http import FileResponse, HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.params import Path
@@ -20,6 +22,9 @@ from renkou.intake.views import MAX_UPLOAD, template_response
 from renkou.registry.schemas import MAX_ID, answers
 
 router = Router(tags=["intake"])
+
+# A form flag: exactly "true" or "false" (a loose bool would take "0", "off", "no" … as well).
+Flag = Literal["true", "false"]
 
 READ_ERRORS = (401, 403, 404, 422)
 WRITE_ERRORS = (400, 401, 403, 404, 422)
@@ -82,17 +87,17 @@ def _out(run: ImportRun) -> dict:
 
 @router.post("", response=answers(202, ImportDetailOut, *WRITE_ERRORS), summary="Upload a file to import")
 def import_upload(request: HttpRequest, file: File[UploadedFile], kind: Form[ImportKind] = ImportKind.PERSONS,
-                  dry_run: Form[bool] = False, partial: Form[bool] = False, confirm: Form[bool] = False):
+                  dry_run: Form[Flag] = "false", partial: Form[Flag] = "false", confirm: Form[Flag] = "false"):
     """Multipart form: ``file`` (XLSX or CSV, any of UTF-8, UTF-8 with BOM, GBK/GB18030), ``kind``, and the flags
     ``dry_run`` (check only), ``partial`` (write the valid rows, reject the others; default all or nothing) and
     ``confirm`` (confirm every warning). Answers 202 at once; poll ``GET /imports/{id}`` until ``finished_at``."""
     user = request.auth
     require_importer(user)
     if file.size > MAX_UPLOAD:
-        raise RuleViolation("file", "The file is larger than 200 MB.", code="too_large")
+        raise RuleViolation("file", _("The file is larger than 200 MB."), code="too_large")
     run = import_run_create(by=user, kind=kind, data=file.read(), file_name=file.name or "upload",
-                            dry_run=dry_run, partial=partial, channel="api", keep_upload=True)
-    import_start(run=run, by=user, confirm_all=confirm)
+                            dry_run=dry_run == "true", partial=partial == "true", channel="api", keep_upload=True)
+    import_start(run=run, by=user, confirm_all=confirm == "true")
     run.refresh_from_db()
     return Status(202, {**_out(run), "progress": read_progress(run), "problems": run.problems})
 

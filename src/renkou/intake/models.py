@@ -26,7 +26,7 @@ class ImportRun(models.Model):
     username = models.CharField(_("username"), max_length=150)
     unit = models.ForeignKey("orgunits.OrgUnit", null=True, on_delete=models.PROTECT, related_name="+",
                              verbose_name=_("unit"))
-    kind = models.CharField(_("kind"), max_length=16, choices=ImportKind.choices)
+    kind = models.CharField(_("kind of import"), max_length=16, choices=ImportKind.choices)
     file_name = models.CharField(_("file name"), max_length=255)
     sha256 = models.CharField(max_length=64)
     size = models.PositiveBigIntegerField(default=0)
@@ -48,6 +48,7 @@ class ImportRun(models.Model):
     encoding = models.CharField(max_length=16, blank=True)
     report_file = models.CharField(max_length=255, blank=True)  # relative to the data folder
     upload_file = models.CharField(max_length=255, blank=True)
+    folder = models.CharField(max_length=64, blank=True)  # its files, under the data folder's imports/
 
     class Meta:
         ordering = ["-started_at", "-id"]

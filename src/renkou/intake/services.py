@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from renkou.accounts.models import User
 from renkou.accounts.scope import scope_for
@@ -29,7 +31,7 @@ MAX_PROBLEMS_KEPT = 500
 
 
 def imports_dir(run: ImportRun) -> Path:
-    return Path(settings.DATA_DIR) / "imports" / str(run.pk)
+    return Path(settings.DATA_DIR) / "imports" / (run.folder or str(run.pk))
 
 
 def progress_path(run: ImportRun) -> Path:
@@ -46,10 +48,12 @@ def import_run_create(*, by: User, kind: str, data: bytes, file_name: str, dry_r
     """Record an import about to run (status queued). ``keep_upload`` stores the file for a background job."""
     require_importer(by)
     if kind not in ImportKind.values:
-        raise RuleViolation("kind", "Unknown kind of import.", code="kind")
+        raise RuleViolation("kind", _("Unknown kind of import."), code="kind")
     run = ImportRun.objects.create(
         user=by, username=by.get_username(), unit_id=by.unit_id, kind=kind, file_name=Path(file_name).name[:255],
-        sha256=hashlib.sha256(data).hexdigest(), size=len(data), dry_run=dry_run, partial=partial, channel=channel)
+        sha256=hashlib.sha256(data).hexdigest(), size=len(data), dry_run=dry_run, partial=partial, channel=channel,
+        # a random part: a data folder restored from a backup, or shared by test workers, never mixes two runs' files
+        folder=f"{timezone.now():%Y%m%d}-{secrets.token_hex(6)}")
     if keep_upload:
         path = imports_dir(run) / "upload"
         path.parent.mkdir(parents=True, exist_ok=True)
