@@ -2,7 +2,7 @@
 by side with django-import-export importing the same rows into the same models with the same checks.
 
 Each database run happens in a subprocess against a fresh database (a temporary SQLite file; for PostgreSQL the
-database ``<name>_bench_import`` on the server of RENKOU_DATABASE_URL or 127.0.0.1, created and dropped): the
+database ``intake_bench_import`` on the server of RENKOU_DATABASE_URL or 127.0.0.1, created and dropped): the
 install's own database is never touched. The file is generated (renkou.intake.synthetic: valid rows typed the ways
 officers type them). renkou's import is timed from the file's bytes to the commit; django-import-export from the
 same bytes (tablib) to its commit. Prints the figures and the ratio; it never fails on time.
@@ -58,7 +58,7 @@ def run(argv: list[str], out: Any) -> None:
                 data_dir.mkdir()
                 env = dict(os.environ, RENKOU_DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="renkou.settings")
                 env.pop("RENKOU_DATABASE_URL", None)
-                name = "renkou_bench_import"
+                name = "intake_bench_import"
                 if database == "postgresql":
                     _pg_admin(f"DROP DATABASE IF EXISTS {name}")
                     _pg_admin(f"CREATE DATABASE {name}")

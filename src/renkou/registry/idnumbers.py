@@ -178,6 +178,8 @@ def _scientific_error(value: str) -> IdNumberError:
 def _normalize(raw: object) -> tuple[str, bool]:
     """Return (normalised 18-character number, whether a spreadsheet ".0" was removed)."""
     text = _clean(raw)
+    if len(text) == 18 and text.isascii() and text[:17].isdigit() and (text[17] == "X" or text[17].isdigit()):
+        return text, False  # already the 18-character form: the usual case, kept fast for bulk imports
     from_float = False
     if _SCIENTIFIC_RE.match(text) or _THOUSANDS_RE.match(text):
         raise _scientific_error(text)

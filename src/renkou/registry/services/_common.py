@@ -103,8 +103,11 @@ def clean_id_number(
     return result.number, [w.code for w in result.warnings]
 
 
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
 def jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | bool | float):
+    if value.__class__ in _PLAIN or isinstance(value, str | int | bool | float):
         return value
     if isinstance(value, date):
         return value.isoformat()
