@@ -2,8 +2,8 @@
 by side with django-import-export importing the same rows into the same models with the same checks.
 
 Each database run happens in a subprocess against a fresh database (a temporary SQLite file; for PostgreSQL the
-database ``intake_bench_import`` on the server of RENKOU_DATABASE_URL or 127.0.0.1, created and dropped): the
-install's own database is never touched. The file is generated (renkou.intake.synthetic: valid rows typed the ways
+database ``intake_bench_import`` on the server of RENKOU_BENCH_PG, default postgresql://postgres@127.0.0.1:5432,
+created and dropped): the install's own database is never touched. The file is generated (renkou.intake.synthetic: valid rows typed the ways
 officers type them). renkou's import is timed from the file's bytes to the commit; django-import-export from the
 same bytes (tablib) to its commit. Prints the figures and the ratio; it never fails on time.
 """
