@@ -60,7 +60,19 @@ PERSON_COLUMNS = (
     Column("confirm", "确认", ("已确认", "确认警告"), note="填“是”确认警告（如校验码不符）"),
 )
 
-LAYOUTS = {"persons": Layout("persons", PERSON_COLUMNS, {c.field: c for c in PERSON_COLUMNS})}
+HOUSEHOLD_COLUMNS = (
+    Column("number", "户编号", ("户号", "家庭户号", "户编码"), required=True, example="50023000100100001"),
+    Column("address", "地址", ("住址", "家庭住址", "户籍地址"), required=True, example="东城路1号"),
+    Column("unit", "所在村（居）", ("所在村", "所在社区", "村（居）", "户籍地", "所属村居", "区划代码"),
+           required=True, example="500230001001"),
+    Column("registration_type", "户口性质", ("户籍性质", "户口类别", "户别"), example="农业户口",
+           code_list="registration_type"),
+)
+
+LAYOUTS = {
+    "persons": Layout("persons", PERSON_COLUMNS, {c.field: c for c in PERSON_COLUMNS}),
+    "households": Layout("households", HOUSEHOLD_COLUMNS, {c.field: c for c in HOUSEHOLD_COLUMNS}),
+}
 
 _BRACKETS = re.compile(r"[（(\[【].*?[）)\]】]")
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 class ImportKind(models.TextChoices):
     PERSONS = "persons", _("Persons")
+    HOUSEHOLDS = "households", _("Household records")
 
 
 class ImportStatus(models.TextChoices):

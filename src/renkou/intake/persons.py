@@ -224,7 +224,7 @@ def _parse_row(out: RowOutcome, cols: dict[str, int], ctx: _Context, file_rows: 
     return values
 
 
-def _add_violations(out: RowOutcome, exc: RuleViolation) -> None:
+def add_violations(out: RowOutcome, exc: RuleViolation) -> None:
     for v in violations_of(exc):
         warning = isinstance(v, NeedsConfirmation)
         out.status = REJECTED
@@ -296,7 +296,7 @@ def check_rows(
             else:
                 _check_new(out, values, by=by, confirm=confirm, ctx=ctx)
         except RuleViolation as exc:
-            _add_violations(out, exc)
+            add_violations(out, exc)
         else:
             _note_confirmed_warnings(out, values)
     _reject_broken_references(outcomes)

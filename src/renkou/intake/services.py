@@ -21,13 +21,14 @@ from django.utils.translation import gettext_lazy as _
 from renkou.accounts.models import User
 from renkou.accounts.scope import scope_for
 from renkou.core.errors import PermissionDenied, RuleViolation
-from renkou.intake import persons
+from renkou.intake import households, persons
 from renkou.intake.models import ImportKind, ImportRun, ImportStatus
 from renkou.intake.readers import read_table
 from renkou.intake.report import column_header, write_report
 from renkou.registry.idnumbers import mask_in_text
 
 MAX_PROBLEMS_KEPT = 500
+ENGINES = {ImportKind.PERSONS: persons, ImportKind.HOUSEHOLDS: households}
 
 
 def imports_dir(run: ImportRun) -> Path:
@@ -98,7 +99,8 @@ def import_run_execute(*, run: ImportRun, by: User, data: bytes | None = None, c
             table = read_table(data, run.file_name)
             run.encoding = table.encoding
             _write_progress(run, 0, len(table.rows), "checking")
-            outcome = persons.check_rows(by=by, table=table, progress=report_progress, confirm_all=confirm_all)
+            engine = ENGINES[run.kind]
+            outcome = engine.check_rows(by=by, table=table, progress=report_progress, confirm_all=confirm_all)
         except RuleViolation as exc:
             run.status, run.message = ImportStatus.FAILED, str(exc.message)
         else:
@@ -111,7 +113,7 @@ def import_run_execute(*, run: ImportRun, by: User, data: bytes | None = None, c
                 run.status = ImportStatus.REJECTED
             else:
                 _write_progress(run, len(table.rows), len(table.rows), "writing")
-                persons.write(by=by, outcome=outcome, channel=run.channel)
+                engine.write(by=by, outcome=outcome, channel=run.channel)
                 run.status = ImportStatus.DONE
             run.problems = [
                 {"row": r.row, "status": r.status,

@@ -53,7 +53,8 @@ def import_home(request: HttpRequest) -> HttpResponse:
             return redirect("import_detail", run_id=run.pk)
     runs = selectors.imports_for_user(request.user)[:50]
     return render(request, "intake/home.html", {
-        "section": "intake", "form": form, "runs": runs, "columns": header_examples("persons")})
+        "section": "intake", "form": form, "runs": runs, "kinds": ImportKind.choices,
+        "columns": [(label, header_examples(kind)) for kind, label in ImportKind.choices]})
 
 
 def _detail_context(request: HttpRequest, run_id: int) -> dict:

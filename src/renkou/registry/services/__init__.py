@@ -11,8 +11,10 @@ from renkou.registry.services.events import (
 from renkou.registry.services.marriages import marriage_end, marriage_register
 from renkou.registry.services.persons import (
     EDITABLE_FIELDS,
+    household_check_new,
     household_create,
     household_set_head,
+    households_write_many,
     person_build,
     person_check_changes,
     person_check_new,
@@ -27,9 +29,11 @@ __all__ = [
     "birth_register",
     "births_renumber",
     "death_register",
+    "household_check_new",
     "household_create",
     "household_set_head",
     "household_view",
+    "households_write_many",
     "marriage_end",
     "marriage_register",
     "move_in_register",

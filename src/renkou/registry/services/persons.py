@@ -317,12 +317,12 @@ def _next_household_number(unit: OrgUnit) -> str:
     return f"{prefix}{seq:05d}"
 
 
-@transaction.atomic
-def household_create(
-    *, by: User, unit: OrgUnit, address: str, registration_type: str = RegistrationType.RURAL,
-    number: str | None = None, channel: str = "web",
-) -> Household:
-    require_writer(by)
+def household_check_new(
+    *, by: User, unit: OrgUnit | None, address: str, registration_type: str, number: str | None,
+    number_taken: Callable[[str], bool] | None = None,
+) -> None:
+    """The rules a new household must meet (unit, scope, address, number, type); raises RuleViolation. Shared by
+    ``household_create`` and the bulk import (which passes ``number_taken``, fetched once per file)."""
     require_village_or_below(unit, "unit")
     require_unit_in_scope(by, unit, "unit")
     if not (address or "").strip():
@@ -331,16 +331,43 @@ def household_create(
         raise RuleViolation("address", _("The address is longer than 200 characters."))
     if number and len(number.strip()) > Household._meta.get_field("number").max_length:
         raise RuleViolation("number", _("A household number has at most 24 characters."))
-    if registration_type not in RegistrationType.values:
+    if registration_type not in _REGISTRATION_TYPES:
         raise RuleViolation("registration_type", _("Unknown registration type."))
+    if number:
+        taken = number_taken(number) if number_taken is not None else (
+            Household.objects.filter(number=number).exists())
+        if taken:
+            raise RuleViolation("number", _("This household number is taken."))
+
+
+@transaction.atomic
+def household_create(
+    *, by: User, unit: OrgUnit, address: str, registration_type: str = RegistrationType.RURAL,
+    number: str | None = None, channel: str = "web",
+) -> Household:
+    require_writer(by)
+    require_village_or_below(unit, "unit")
     number = (number or "").strip() or _next_household_number(unit)
-    if Household.objects.filter(number=number).exists():
-        raise RuleViolation("number", _("This household number is taken."))
+    household_check_new(by=by, unit=unit, address=address, registration_type=registration_type, number=number)
     household = Household.objects.create(number=number, address=address.strip(), unit=unit,
                                          registration_type=registration_type)
     audit_write(by=by, object_type="household", object_id=household.pk, unit_id=unit.pk, what="create",
                 channel=channel)
     return household
+
+
+def households_write_many(*, by: User, created: list[Household], channel: str) -> None:
+    """Write households checked with ``household_check_new`` in bulk, with one audit entry each (the caller holds
+    the transaction)."""
+    require_writer(by)
+    now = timezone.now()
+    for h in created:
+        h.created_at = now
+    insert_many(Household, created)
+    audit_record_many(user_id=by.pk if by.is_authenticated else None, username=by.get_username(), channel=channel,
+                      at=now, entries=[{"action": AuditAction.CREATE, "object_type": "household",
+                                        "object_id": str(h.pk), "unit_id": h.unit_id,
+                                        "detail": {"what": "create"}} for h in created])
 
 
 @transaction.atomic
