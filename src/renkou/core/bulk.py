@@ -39,7 +39,8 @@ def reserve_ids(model: type[models.Model], n: int) -> list[int]:
 def _converter(field: models.Field) -> Callable[[Any], Any]:
     ops = connection.ops
     if isinstance(field, models.JSONField):
-        return lambda v: None if v is None else json.dumps(v, ensure_ascii=False)
+        encode = json.JSONEncoder(ensure_ascii=False).encode
+        return lambda v: None if v is None else encode(v)
     if isinstance(field, models.DateTimeField):
         last: list[Any] = [object(), None]  # a bulk write stamps every row with the same time: adapt it once
 

@@ -10,6 +10,7 @@ from renkou.accounts.models import AuditEntry
 from renkou.intake.models import ImportRun
 from renkou.intake.services import import_file, report_path_of
 from renkou.intake.tests.helpers import HEADERS, csv_bytes, read_xlsx, xlsx_bytes
+from renkou.registry.idnumbers import mask
 from renkou.registry.models import Person, PersonHistory
 from renkou.testing import id_number_for, make_person
 
@@ -34,7 +35,12 @@ def test_a_valid_file_creates_persons_with_history_and_audit(personas):
     p = Person.objects.get(name="王芳")
     assert (p.sex, p.birth_date, p.residence_unit.code, p.ethnicity, p.marital_status) == (
         "2", date(1992, 2, 3), V1, "01", "10")
-    assert PersonHistory.objects.filter(person=p, action="import").count() == 1
+    history = PersonHistory.objects.get(person=p, action="import")
+    # the same entries person_create writes, ID number masked
+    assert history.changes == {"name": [None, "王芳"], "sex": [None, "2"], "birth_date": [None, "1992-02-03"],
+                               "id_number": [None, mask(p.id_number)], "residence_unit": [None, p.residence_unit_id],
+                               "registration_unit": [None, p.registration_unit_id]}
+    assert history.username == "dongcheng" and history.user == personas.dongcheng
     assert AuditEntry.objects.filter(object_type="person", object_id=str(p.pk), action="create").count() == 1
     assert run.username == "dongcheng" and len(run.sha256) == 64
 

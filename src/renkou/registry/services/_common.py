@@ -130,7 +130,8 @@ def history_record(
 
 
 def history_row(
-    *, person_id: int, by: User | None, action: str, changes: dict[str, tuple[Any, Any]], at: Any = None,
+    *, person_id: int, by: User | None, action: str, changes: dict[str, tuple[Any, Any]] | None = None,
+    at: Any = None, json_changes: dict[str, list[Any]] | None = None,
 ) -> dict[str, Any]:
     """The values of one history row (``history_record`` saves one; a bulk import inserts many at once)."""
     return {
@@ -141,7 +142,8 @@ def history_row(
         "action": action,
         # ID numbers are kept masked in history: the person row holds the current number, and history pages
         # must not become a way around the reveal-with-purpose rule.
-        "changes": {k: [_history_value(k, a), _history_value(k, b)] for k, (a, b) in changes.items()},
+        "changes": json_changes if json_changes is not None else {
+            k: [_history_value(k, a), _history_value(k, b)] for k, (a, b) in (changes or {}).items()},
     }
 
 

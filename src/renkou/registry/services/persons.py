@@ -15,6 +15,7 @@ from renkou.accounts.services import audit_record_many
 from renkou.core.bulk import insert_many
 from renkou.core.errors import Problems, RuleViolation
 from renkou.orgunits.models import OrgUnit
+from renkou.registry.idnumbers import mask
 from renkou.registry.models import Household, Person, PersonHistory, RegistrationType, ResidenceStatus
 from renkou.registry.services._common import (
     audit_write,
@@ -295,8 +296,12 @@ def persons_write_many(
             person.version += 1
             person.updated_at = now
         Person.objects.bulk_update([p for p, _ in updated], fields, batch_size=batch_size)
-    history = [history_row(person_id=p.pk, by=by, action=history_action, changes=_created_changes(p), at=now)
-               for p in created]
+    history = [history_row(person_id=p.pk, by=by, action=history_action, at=now, json_changes={
+        # the same entries as history_record(changes=_created_changes(p)), built without the generic conversion
+        "name": [None, p.name], "sex": [None, p.sex], "birth_date": [None, p.birth_date.isoformat()],
+        "id_number": [None, mask(p.id_number) if p.id_number else p.id_number],
+        "residence_unit": [None, p.residence_unit_id], "registration_unit": [None, p.registration_unit_id],
+    }) for p in created]
     history += [history_row(person_id=p.pk, by=by, action="update", changes=diff, at=now) for p, diff in updated]
     insert_many(PersonHistory, history)
     audit_record_many(user_id=user_id, username=username, channel=channel, at=now, entries=[
