@@ -184,13 +184,17 @@ def person_build(
     registration type)."""
     if household is not None and residence_unit is None and residence_status in {"resident", "in"}:
         residence_unit = household.unit
+    # References left empty are not passed: Person() then sets the *_id column to None directly, skipping the
+    # related-object descriptor (a bulk import builds hundreds of thousands of these).
+    refs = {name: obj for name, obj in (("household", household), ("registration_unit", registration_unit),
+                                        ("residence_unit", residence_unit), ("mother", mother), ("father", father))
+            if obj is not None}
     return Person(
         name=(name or "").strip(), sex=sex, birth_date=birth_date, ethnicity=ethnicity, education=education,
         marital_status=marital_status, registration_type=registration_type or (
             household.registration_type if household else ""),
-        household=household, relation_to_head=relation_to_head, registration_unit=registration_unit,
-        residence_unit=residence_unit, residence_status=residence_status, other_county_code=other_county_code or "",
-        mother=mother, father=father,
+        relation_to_head=relation_to_head, residence_status=residence_status,
+        other_county_code=other_county_code or "", **refs,
     )
 
 
