@@ -123,3 +123,22 @@ def test_messages_mask_id_numbers(personas):
     body = _upload(client_for(personas.dongcheng), [row, _row("重复")]).json()
     text = str(body["problems"])
     assert row[1] not in text
+
+
+def test_confirm_flag_confirms_the_warnings(personas):
+    row = _row("李四")
+    row[1] = row[1][:17] + ("0" if row[1][17] != "0" else "1")
+    client = client_for(personas.dongcheng)
+    held = _upload(client, [row]).json()
+    assert (held["status"], held["rejected"], held["problems"][0]["messages"][0]["warning"]) == ("rejected", 1, True)
+    body = _upload(client, [row], confirm="true").json()
+    assert (body["status"], body["created"], body["warned"]) == ("done", 1, 1)
+    assert Person.objects.get().id_number_warnings == ["id_number.checksum"]
+
+
+def test_households_upload(personas):
+    f = io.BytesIO(csv_bytes([["50023000100100001", "东城路1号", "第一社区", "农业户口"]],
+                             ["户编号", "地址", "所在村（居）", "户口性质"], encoding="utf-8-sig"))
+    f.name = "hh.csv"
+    body = client_for(personas.dongcheng).post("/imports", {"file": f, "kind": "households"}).json()
+    assert (body["kind"], body["status"], body["created"]) == ("households", "done", 1)

@@ -142,3 +142,13 @@ def test_an_import_killed_while_writing_leaves_the_register_as_it_was(tmp_path):
     counts = subprocess.run([sys.executable, "-c", COUNT], env=env, check=True, capture_output=True,  # noqa: S603
                             text=True).stdout.split()
     assert counts == ["0", "0", "0", "running"]
+
+
+def test_the_households_template_imports_as_it_is(personas, tmp_path):
+    target = tmp_path / "hh.xlsx"
+    call_command("import", "households", "--template", str(target))
+    assert [c.value for c in load_workbook(target)["导入模板"][1]][:3] == ["户编号*", "地址*", "所在村（居）*"]
+    call_command("import", "households", str(target), "--user", "dongcheng")
+    from renkou.registry.models import Household
+
+    assert Household.objects.get().number == "50023000100100001"
