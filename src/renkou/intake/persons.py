@@ -108,6 +108,8 @@ class _Context:
             return [] if i is None else [row[i] if i < len(row) else "" for row in table.rows]
 
         self.today = timezone.localdate()
+        self._memo: dict[tuple[str, type, Any], Any] = {}
+        self.code_columns = [(name, list_name, cols[name]) for name, list_name in CODE_FIELDS.items() if name in cols]
         self._normalized: dict[Any, str | None] = {}
         numbers = [n for raw in column("id_number") + column("mother") + column("father")
                    if not f.is_blank(raw) and (n := self.normalize(raw))]
@@ -124,6 +126,24 @@ class _Context:
         for p in persons_without_id_number_named(nameless) if nameless else []:
             self.without_id.setdefault((p.name, p.sex, p.birth_date), p)
 
+
+    def memo(self, kind: str, raw: Any, parse: Callable[[Any], Any]) -> Any:
+        """``parse(raw)`` remembered per file: codes and units repeat on most rows. A RuleViolation is remembered
+        and raised again."""
+        key = (kind, raw.__class__, raw)
+        try:
+            result = self._memo[key]
+        except KeyError:
+            try:
+                result = parse(raw)
+            except RuleViolation as v:
+                result = v
+            self._memo[key] = result
+        except TypeError:  # an unhashable cell
+            return parse(raw)
+        if isinstance(result, RuleViolation):  # a fresh one: re-raising one object would grow its traceback
+            raise RuleViolation(result.field, result.message, code=result.code)
+        return result
 
     def normalize(self, raw: Any) -> str | None:
         """The 18-character form of an ID-number cell, or None when it has none (remembered per file)."""
@@ -155,11 +175,12 @@ def _parse_row(out: RowOutcome, cols: dict[str, int], ctx: _Context, file_rows: 
     for name in ("name", "other_county_code"):
         if name in cols:
             values[name] = f.text(_cell(row, cols, name))
-    for name, list_name in CODE_FIELDS.items():
-        raw = _cell(row, cols, name)
+    for name, list_name, i in ctx.code_columns:
+        raw = row[i] if i < len(row) else ""
         if not f.is_blank(raw):
             try:
-                values[name] = f.parse_code(list_name, raw, ctx.codes, CODE_ALIASES.get(name))
+                values[name] = ctx.memo(name, raw, lambda r, n=name, ln=list_name: f.parse_code(
+                    ln, r, ctx.codes, CODE_ALIASES.get(n)))
             except RuleViolation as v:
                 out.reject(name, v.code, str(v.message))
     raw = _cell(row, cols, "birth_date")
@@ -172,7 +193,7 @@ def _parse_row(out: RowOutcome, cols: dict[str, int], ctx: _Context, file_rows: 
         raw = _cell(row, cols, name)
         if not f.is_blank(raw):
             try:
-                values[name] = ctx.units.find(raw)
+                values[name] = ctx.memo("unit", raw, ctx.units.find)
             except RuleViolation as v:
                 out.reject(name, v.code, str(v.message))
     raw = _cell(row, cols, "household")

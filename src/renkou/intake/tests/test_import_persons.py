@@ -228,3 +228,12 @@ def test_a_person_without_an_id_number_is_matched_by_name_sex_and_birth(personas
     first, _ = _run(personas.dongcheng, rows)
     second, _ = _run(personas.dongcheng, rows)
     assert (first.created, second.unchanged, Person.objects.count()) == (1, 1, 1)
+
+
+def test_a_repeated_bad_code_is_reported_on_every_row(personas):
+    rows = [_row(f"人{i}", id_number_for(date(1990, 5, 6), "1")) for i in range(3)]
+    for r in rows:
+        r[4] = "火星族"
+    run, outcome = _run(personas.dongcheng, rows)
+    assert run.rejected == 3
+    assert all(r.messages[0].field == "ethnicity" and "火星族" in r.messages[0].message for r in outcome.rows)
