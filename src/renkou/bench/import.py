@@ -82,7 +82,10 @@ def run(argv: list[str], out: Any) -> None:
                 w(f"  {'':<10} {'':<4}  django-import-export: {r['baseline_rows']:,} rows in "
                   f"{r['baseline_seconds']:.1f} s = {base:,.0f} rows/s (new {r['baseline_new']:,}, "
                   f"invalid/error {r['baseline_invalid']:,})\n")
-                w(f"  {'':<10} {'':<4}  ratio: {ours / base:.1f}×\n")
+                cpu_ratio = (r["rows"] / r["renkou_cpu"]) / (r["baseline_rows"] / r["baseline_cpu"])
+                w(f"  {'':<10} {'':<4}  ratio: {ours / base:.1f}× (wall clock); {cpu_ratio:.1f}× in CPU time of the "
+                  f"importing process ({r['renkou_cpu']:.1f} s vs {r['baseline_cpu']:.1f} s"
+                  f"{'; the database server works apart' if database == 'postgresql' else ''})\n")
     out.write("json: " + json.dumps(results) + "\n")
 
 
@@ -105,9 +108,9 @@ def _worker(rows: int, baseline_rows: int, fmt: str, seed: int) -> dict[str, Any
     path = Path(os.environ["RENKOU_DATA_DIR"]) / f"persons.{fmt}"
     (write_csv if fmt == "csv" else write_xlsx)(path, data_rows)
     data = path.read_bytes()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     run, _ = import_file(by=admin, kind="persons", data=data, file_name=path.name, channel="cli")
-    ours = time.perf_counter() - started
+    ours, ours_cpu = time.perf_counter() - started, time.process_time() - cpu
     started = time.perf_counter()
     again, _ = import_file(by=admin, kind="persons", data=data, file_name=path.name, channel="cli")
     second = time.perf_counter() - started
@@ -119,7 +122,7 @@ def _worker(rows: int, baseline_rows: int, fmt: str, seed: int) -> dict[str, Any
     base_path = path.with_name(f"baseline.{fmt}")
     (write_csv if fmt == "csv" else write_xlsx)(base_path, data_rows[:baseline_rows])
     base = _baseline(admin, base_path, fmt)
-    return {"rows": rows, "renkou_seconds": ours, "created": run.created, "rejected": run.rejected,
+    return {"rows": rows, "renkou_seconds": ours, "renkou_cpu": ours_cpu, "created": run.created, "rejected": run.rejected,
             "second_seconds": second, "unchanged_second": again.unchanged, **base}
 
 
@@ -129,15 +132,15 @@ def _baseline(admin, path: Path, fmt: str) -> dict[str, Any]:
     from renkou.intake.baseline import PersonResource
     from renkou.registry.models import Person
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     if fmt == "csv":
         dataset = tablib.Dataset().load(path.read_bytes().decode("utf-8-sig"), format="csv")
     else:
         dataset = tablib.Dataset().load(path.read_bytes(), format="xlsx")
     result = PersonResource(by=admin).import_data(dataset, dry_run=False, use_transactions=True)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     totals = result.totals
-    return {"baseline_rows": len(dataset), "baseline_seconds": seconds, "baseline_new": totals.get("new", 0),
+    return {"baseline_rows": len(dataset), "baseline_seconds": seconds, "baseline_cpu": cpu, "baseline_new": totals.get("new", 0),
             "baseline_invalid": totals.get("invalid", 0) + totals.get("error", 0),
             "baseline_written": Person.objects.count()}
 
