@@ -100,3 +100,16 @@ def audit_record(
         channel=channel,
         ip_address=ip_address,
     )
+
+
+def audit_record_many(
+    *, user_id: int | None, username: str, channel: str, entries: list[dict[str, Any]], at: Any = None,
+) -> None:
+    """Many audit entries of one user in one statement per batch, inside the caller's transaction (a bulk import
+    writes one per person, as the single-row services do). Each entry gives action, object_type, object_id,
+    unit_id and detail."""
+    from renkou.core.bulk import insert_many
+
+    at = at or timezone.now()
+    insert_many(AuditEntry, [{"at": at, "user_id": user_id, "username": username if user_id else "",
+                              "channel": channel, "purpose": "", "ip_address": None, **e} for e in entries])

@@ -141,6 +141,9 @@ def _clean(raw: object) -> str:
     """Map full-width characters to ASCII and drop whitespace, dashes and zero-width characters."""
     if raw is None:
         return ""
+    if (raw.__class__ is str and len(raw) == 18 and raw.isascii() and raw[:17].isdigit()
+            and raw[17] in "0123456789Xx"):
+        return raw if raw[17] != "x" else raw[:17] + "X"  # already clean: the usual case, kept fast for imports
     if isinstance(raw, bool):  # bool is an int: not an ID number
         return str(raw)
     if isinstance(raw, int):
@@ -175,6 +178,8 @@ def _scientific_error(value: str) -> IdNumberError:
 def _normalize(raw: object) -> tuple[str, bool]:
     """Return (normalised 18-character number, whether a spreadsheet ".0" was removed)."""
     text = _clean(raw)
+    if len(text) == 18 and text.isascii() and text[:17].isdigit() and (text[17] == "X" or text[17].isdigit()):
+        return text, False  # already the 18-character form: the usual case, kept fast for bulk imports
     from_float = False
     if _SCIENTIFIC_RE.match(text) or _THOUSANDS_RE.match(text):
         raise _scientific_error(text)

@@ -330,3 +330,38 @@ def scope_counts(*, user: User, unit: OrgUnit | None = None) -> ScopeCounts:
         migrants_out=p["migrants_out"],
         migrants_in=p["migrants_in"],
     )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# bulk look-ups for the import (one query per chunk of a file, never one per row)
+
+_CHUNK = 2000
+
+
+def persons_by_id_numbers(numbers: list[str]) -> dict[str, Person]:
+    """Persons holding any of ``numbers`` (normalised 18-character forms), by number. Callers check scope."""
+    out: dict[str, Person] = {}
+    unique = sorted(set(numbers))
+    for i in range(0, len(unique), _CHUNK):
+        for p in Person.objects.filter(id_number__in=unique[i:i + _CHUNK]):
+            out[p.id_number] = p
+    return out
+
+
+def persons_without_id_number_named(names: list[str]) -> list[Person]:
+    """Persons with no ID number whose name is among ``names`` (a child not yet issued a card), to match the rows
+    of a file that have none."""
+    out: list[Person] = []
+    unique = sorted(set(names))
+    for i in range(0, len(unique), _CHUNK):
+        out += Person.objects.filter(id_number__isnull=True, name__in=unique[i:i + _CHUNK])
+    return out
+
+
+def households_by_numbers(numbers: list[str]) -> dict[str, Household]:
+    out: dict[str, Household] = {}
+    unique = sorted(set(numbers))
+    for i in range(0, len(unique), _CHUNK):
+        for h in Household.objects.filter(number__in=unique[i:i + _CHUNK]).select_related("unit"):
+            out[h.number] = h
+    return out

@@ -11,10 +11,16 @@ from renkou.registry.services.events import (
 from renkou.registry.services.marriages import marriage_end, marriage_register
 from renkou.registry.services.persons import (
     EDITABLE_FIELDS,
+    household_check_new,
     household_create,
     household_set_head,
+    households_write_many,
+    person_build,
+    person_check_changes,
+    person_check_new,
     person_create,
     person_update,
+    persons_write_many,
 )
 from renkou.registry.services.views import household_view, person_reveal_id_number, person_view
 
@@ -23,15 +29,21 @@ __all__ = [
     "birth_register",
     "births_renumber",
     "death_register",
+    "household_check_new",
     "household_create",
     "household_set_head",
     "household_view",
+    "households_write_many",
     "marriage_end",
     "marriage_register",
     "move_in_register",
     "move_out_register",
+    "person_build",
+    "person_check_changes",
+    "person_check_new",
     "person_create",
     "person_reveal_id_number",
     "person_update",
     "person_view",
+    "persons_write_many",
 ]
