@@ -9,6 +9,7 @@ from renkou.registry.services.events import (
     move_out_register,
 )
 from renkou.registry.services.marriages import marriage_end, marriage_register
+from renkou.registry.services.merge import person_merge
 from renkou.registry.services.persons import (
     EDITABLE_FIELDS,
     household_create,
@@ -31,6 +32,7 @@ __all__ = [
     "move_in_register",
     "move_out_register",
     "person_create",
+    "person_merge",
     "person_reveal_id_number",
     "person_update",
     "person_view",
