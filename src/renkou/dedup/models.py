@@ -35,6 +35,9 @@ class Scan(models.Model):
     class Meta:
         ordering = ["-started_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"scan {self.pk} {self.started_at:%Y-%m-%d %H:%M}"
+
 
 class CandidatePair(models.Model):
     person_a = models.ForeignKey("registry.Person", on_delete=models.CASCADE, related_name="+")
@@ -63,3 +66,6 @@ class CandidatePair(models.Model):
             models.Index(fields=["status", "-score"], name="dedup_pair_status_score"),
             models.Index(fields=["person_b"], name="dedup_pair_person_b"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.person_a_id}~{self.person_b_id} {self.score:.3f} {self.status}"
