@@ -13,6 +13,25 @@ from renkou.registry.models import Event, Person
 from renkou.registry.services import birth_register
 from renkou.testing import client_for
 
+PREFIX = "/api/v1"
+
+
+class _Api:
+    """The JSON API as a caller sees it (paths below /api/v1, JSON bodies)."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def get(self, path: str):
+        return self.client.get(PREFIX + path)
+
+    def post(self, path: str, body: dict | None = None):
+        return self.client.post(PREFIX + path, body or {}, content_type="application/json")
+
+
+def api(user=None) -> _Api:
+    return _Api(client_for(user))
+
 pytestmark = pytest.mark.django_db
 
 
@@ -28,8 +47,7 @@ def _pair_of(register, kind) -> CandidatePair:
 
 
 def test_an_officer_scans_their_township_through_the_api(personas, register):
-    response = client_for(personas.dongcheng).post("/api/v1/duplicates/scan", {"threshold": 0.8},
-                                                   content_type="application/json")
+    response = api(personas.dongcheng).post("/duplicates/scan", {"threshold": 0.8})
     assert response.status_code == 200, response.content
     body = response.json()
     in_dongcheng = Person.objects.filter(residence_unit__path__contains=f"/{personas.dongcheng.unit_id}/").count()
@@ -39,19 +57,17 @@ def test_an_officer_scans_their_township_through_the_api(personas, register):
 
 
 def test_a_scan_outside_the_callers_area_or_by_a_viewer_is_refused(personas, register, county):
-    c = client_for(personas.xicheng)
-    assert c.post("/api/v1/duplicates/scan", {"unit": county.dongcheng.code},
-                  content_type="application/json").status_code == 404
-    assert client_for(personas.viewer).post("/api/v1/duplicates/scan", {},
-                                            content_type="application/json").status_code == 403
-    assert client_for().post("/api/v1/duplicates/scan", {}, content_type="application/json").status_code == 401
-    assert c.post("/api/v1/duplicates/scan", {"threshold": 1.5}, content_type="application/json").status_code == 422
+    c = api(personas.xicheng)
+    assert c.post("/duplicates/scan", {"unit": county.dongcheng.code}).status_code == 404
+    assert api(personas.viewer).post("/duplicates/scan", {}).status_code == 403
+    assert api().post("/duplicates/scan", {}).status_code == 401
+    assert c.post("/duplicates/scan", {"threshold": 1.5}).status_code == 422
     assert not CandidatePair.objects.exists()
 
 
 def test_the_list_shows_pairs_in_the_callers_area_masked_and_audited(personas, scanned):
-    c = client_for(personas.dongcheng)
-    response = c.get("/api/v1/duplicates/pairs?page_size=10")
+    c = api(personas.dongcheng)
+    response = c.get("/duplicates/pairs?page_size=10")
     assert response.status_code == 200
     body = response.json()
     assert body["count"] >= 30 and len(body["items"]) == 10 and body["has_next"]
@@ -63,28 +79,28 @@ def test_the_list_shows_pairs_in_the_callers_area_masked_and_audited(personas, s
     entry = AuditEntry.objects.get(object_type="duplicate_pair", username="dongcheng")
     assert entry.detail["pairs"] == [p["id"] for p in body["items"]]
     # 西城's officer sees none of 东城's pairs; the aggregate viewer sees none at all
-    assert client_for(personas.xicheng).get("/api/v1/duplicates/pairs").json()["count"] == 0
-    assert client_for(personas.viewer).get("/api/v1/duplicates/pairs").status_code == 403
+    assert api(personas.xicheng).get("/duplicates/pairs").json()["count"] == 0
+    assert api(personas.viewer).get("/duplicates/pairs").status_code == 403
 
 
 def test_the_list_costs_the_same_queries_for_10_and_50_pairs(personas, scanned):
-    c = client_for(personas.admin)
+    c = api(personas.admin)
     counts = []
     for size in (10, 30):
         with CaptureQueriesContext(connection) as ctx:
-            assert c.get(f"/api/v1/duplicates/pairs?page_size={size}").status_code == 200
+            assert c.get(f"/duplicates/pairs?page_size={size}").status_code == 200
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1]
 
 
 def test_the_detail_of_a_pair_explains_each_field(personas, scanned):
     pair = _pair_of(scanned, "name_changed")
-    response = client_for(personas.dongcheng).get(f"/api/v1/duplicates/pairs/{pair.pk}")
+    response = api(personas.dongcheng).get(f"/duplicates/pairs/{pair.pk}")
     assert response.status_code == 200
     fields = {f["field"]: f for f in response.json()["fields"]}
     assert fields["name"]["level"] == "one_character" and fields["birth_date"]["agree"] == "exact"
-    assert client_for(personas.xicheng).get(f"/api/v1/duplicates/pairs/{pair.pk}").status_code == 404
-    assert client_for(personas.dongcheng).get("/api/v1/duplicates/pairs/999999").status_code == 404
+    assert api(personas.xicheng).get(f"/duplicates/pairs/{pair.pk}").status_code == 404
+    assert api(personas.dongcheng).get("/duplicates/pairs/999999").status_code == 404
 
 
 def test_merging_from_the_queue_keeps_the_events_and_retires_the_other_record(personas, scanned):
@@ -97,9 +113,8 @@ def test_merging_from_the_queue_keeps_the_events_and_retires_the_other_record(pe
     Person.objects.filter(pk__in=[original.pk, duplicate.pk]).update(birth_date=duplicate.birth_date)
     duplicate.refresh_from_db()
     event = birth_register(by=personas.dongcheng, mother=duplicate, born_on=date(2015, 5, 5), sex="1", name="王小")
-    c = client_for(personas.dongcheng)
-    response = c.post(f"/api/v1/duplicates/pairs/{pair.pk}/merge", {"survivor": original.pk, "purpose": "同一人"},
-                      content_type="application/json")
+    c = api(personas.dongcheng)
+    response = c.post(f"/duplicates/pairs/{pair.pk}/merge", {"survivor": original.pk, "purpose": "同一人"})
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["survivor"] == original.pk and body["merged"] == duplicate.pk and body["pair"]["status"] == "merged"
@@ -107,35 +122,32 @@ def test_merging_from_the_queue_keeps_the_events_and_retires_the_other_record(pe
     assert Person.objects.get(pk=duplicate.pk).merged_into_id == original.pk
     pair.refresh_from_db()
     assert pair.reviewed_by == personas.dongcheng and pair.survivor_id == original.pk
-    again = c.post(f"/api/v1/duplicates/pairs/{pair.pk}/merge", {"survivor": original.pk},
-                   content_type="application/json")
+    again = c.post(f"/duplicates/pairs/{pair.pk}/merge", {"survivor": original.pk})
     assert again.status_code == 422 and again.json()["errors"][0]["code"] == "reviewed"
 
 
 def test_a_survivor_outside_the_pair_and_an_officer_outside_the_area_are_refused(personas, scanned):
     pair = _pair_of(scanned, "fifteen_digits")
     other = Person.objects.exclude(pk__in=[pair.person_a_id, pair.person_b_id]).first()
-    c = client_for(personas.dongcheng)
-    response = c.post(f"/api/v1/duplicates/pairs/{pair.pk}/merge", {"survivor": other.pk},
-                      content_type="application/json")
+    c = api(personas.dongcheng)
+    response = c.post(f"/duplicates/pairs/{pair.pk}/merge", {"survivor": other.pk})
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "survivor"
-    assert client_for(personas.xicheng).post(f"/api/v1/duplicates/pairs/{pair.pk}/merge",
-                                             {"survivor": pair.person_a_id},
-                                             content_type="application/json").status_code == 404
-    assert client_for(personas.viewer).post(f"/api/v1/duplicates/pairs/{pair.pk}/distinct").status_code == 403
+    assert api(personas.xicheng).post(f"/duplicates/pairs/{pair.pk}/merge",
+                                             {"survivor": pair.person_a_id}).status_code == 404
+    assert api(personas.viewer).post(f"/duplicates/pairs/{pair.pk}/distinct").status_code == 403
     assert CandidatePair.objects.get(pk=pair.pk).status == PairStatus.PENDING
 
 
 def test_a_pair_marked_as_two_people_is_never_offered_again(personas, scanned):
     pair = _pair_of(scanned, "date_swapped")
-    c = client_for(personas.dongcheng)
-    response = c.post(f"/api/v1/duplicates/pairs/{pair.pk}/distinct")
+    c = api(personas.dongcheng)
+    response = c.post(f"/duplicates/pairs/{pair.pk}/distinct")
     assert response.status_code == 200 and response.json()["status"] == "distinct"
-    assert client_for(personas.xicheng).post(f"/api/v1/duplicates/pairs/{pair.pk}/distinct").status_code == 404
+    assert api(personas.xicheng).post(f"/duplicates/pairs/{pair.pk}/distinct").status_code == 404
     scan_run(by=None)  # found again by the next scan, it stays as the officer marked it
     pair.refresh_from_db()
     assert pair.status == PairStatus.DISTINCT and pair.reviewed_by == personas.dongcheng
-    pending = c.get("/api/v1/duplicates/pairs?page_size=200").json()["items"]
+    pending = c.get("/duplicates/pairs?page_size=200").json()["items"]
     assert pair.pk not in {p["id"] for p in pending}
-    distinct = c.get("/api/v1/duplicates/pairs?status=distinct").json()["items"]
+    distinct = c.get("/duplicates/pairs?status=distinct").json()["items"]
     assert [p["id"] for p in distinct] == [pair.pk]
