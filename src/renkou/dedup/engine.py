@@ -37,7 +37,7 @@ FIELDS = ("name", "birth_date", "id_number", "sex", "unit")
 LEVELS: dict[str, list[str]] = {
     "name": ["missing", "exact", "one_character", "different"],
     "birth_date": ["missing", "exact", "one_slip", "day_month_swapped", "same_digits", "same_year", "different"],
-    "id_number": ["missing", "exact", "one_digit", "different"],
+    "id_number": ["missing", "exact", "one_digit", "one_missing", "different"],
     "sex": ["missing", "exact", "different"],
     "unit": ["missing", "same_village", "same_township", "different"],
 }
@@ -45,7 +45,7 @@ LEVELS: dict[str, list[str]] = {
 AGREEMENT = {
     "missing": "missing", "exact": "exact", "same_village": "exact", "one_character": "close",
     "one_slip": "close", "day_month_swapped": "close", "same_digits": "close",
-    "same_year": "differ", "one_digit": "close", "same_township": "close", "different": "differ",
+    "same_year": "differ", "one_digit": "close", "one_missing": "missing", "same_township": "close", "different": "differ",
 }
 
 PREPARE_SQL = """
@@ -87,7 +87,8 @@ def _settings() -> dict[str, Any]:
         output_column_name="name",
         comparison_levels=[
             cll.NullLevel("name"),
-            cll.ExactMatchLevel("name"),
+            # A rare name agreeing says more than 王伟 agreeing: weighted by the name's frequency in the register.
+            cll.ExactMatchLevel("name", term_frequency_adjustments=True),
             cll.CustomLevel("levenshtein(name_l, name_r) <= 1", "one_character"),
             cll.ElseLevel(),
         ],
@@ -107,7 +108,7 @@ def _settings() -> dict[str, Any]:
     id_number = cl.CustomComparison(
         output_column_name="id_number",
         comparison_levels=[
-            cll.NullLevel("id17"),
+            cll.CustomLevel("id17_l IS NULL AND id17_r IS NULL", "missing").configure(is_null_level=True),
             cll.ExactMatchLevel("id17"),
             # A mistyped number: one digit off and its check character wrong. Two well-formed numbers that differ
             # belong to two people (two born on one day at one place differ only in the sequence digits). The
@@ -115,7 +116,12 @@ def _settings() -> dict[str, Any]:
             cll.CustomLevel("(NOT id_checks_l OR NOT id_checks_r) AND "
                             "levenshtein(substr(id17_l, 1, 6) || substr(id17_l, 15, 3), "
                             "substr(id17_r, 1, 6) || substr(id17_r, 15, 3)) <= 1", "one_digit"),
-            cll.ElseLevel(),
+            # ID numbers are unique in the register, so a second registration exists only without the number (or
+            # in another form): one record without a number is evidence in itself, not a gap.
+            cll.CustomLevel("id17_l IS NULL OR id17_r IS NULL", "one_missing"),
+            # Two well-formed numbers that differ: fixed rather than trained, because expectation maximisation
+            # over same-surname same-day pairs (twins, namesakes) gives it weight it does not have.
+            cll.ElseLevel().configure(m_probability=0.002, fix_m_probability=True),
         ],
     )
     sex = cl.CustomComparison(

@@ -25,7 +25,7 @@ from renkou.registry.selectors_linkage import persons_for_linkage
 from renkou.registry.services import person_merge
 
 # Pairs at or above this match probability are stored for review (see docs/dedup.md for how it was chosen).
-DEFAULT_THRESHOLD = 0.8
+DEFAULT_THRESHOLD = 0.7
 
 
 @dataclass

@@ -31,6 +31,7 @@ LEVEL_LABELS = {
     "same_digits": gettext_lazy("same digits in another order"),
     "same_year": gettext_lazy("same year only"),
     "one_digit": gettext_lazy("one digit off, check character wrong"),
+    "one_missing": gettext_lazy("one record has no ID number"),
     "same_village": gettext_lazy("the same village"),
     "same_township": gettext_lazy("the same township"),
     "different": gettext_lazy("different"),
