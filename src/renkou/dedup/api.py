@@ -71,7 +71,7 @@ class PairListIn(Schema):
 
 
 class ScanIn(Schema):
-    model_config = example({"unit": "500230001000", "threshold": 0.8})
+    model_config = example({"unit": "500230001000", "threshold": 0.7})
 
     unit: str | None = Field(None, max_length=12, description="statistical code of the unit to scan "
                                                               "(default: the caller's unit)")
