@@ -177,11 +177,50 @@ def _model_summary(linker) -> dict[str, Any]:
     return out
 
 
+# Fewest candidate pairs for a training step to run (a village or a test register may have none).
+MIN_TRAINING_PAIRS = 5
+
+
+def _pairs_sharing(con, columns: tuple[str, ...]) -> int:
+    keys = ", ".join(columns)
+    not_null = " AND ".join(f"{c} IS NOT NULL" for c in columns)
+    sql = f"SELECT coalesce(sum(k * (k - 1) // 2), 0) FROM (SELECT count(*) AS k FROM persons_prepared WHERE {not_null} GROUP BY {keys})"  # noqa: S608, E501 - column names of this module
+    return int(con.execute(sql).fetchall()[0][0])
+
+
+def _train(linker, con, *, n: int, seed: int, u_pairs: float) -> list[str]:
+    """Train the model on the register; returns the steps that ran.
+
+    A small register (a village, a test) may have too few pairs for a training step: the step is skipped (Splink
+    would fail, and leave its settings half changed) and the levels keep their starting values; the prior then
+    falls back to one duplicate per fifty persons."""
+    from splink import block_on
+
+    done = []
+    settings = linker._settings_obj
+    same_id = _pairs_sharing(con, ("id17",))
+    if same_id >= MIN_TRAINING_PAIRS:
+        # The prior: pairs with the same ID number are duplicates, and about half of the duplicates share one.
+        linker.training.estimate_probability_two_random_records_match([block_on("id17")], recall=0.5)
+        done.append("prior")
+    if "prior" not in done or not 0 < settings._probability_two_random_records_match < 1:
+        settings._probability_two_random_records_match = min(0.5, 0.02 / max(n - 1, 1))
+    linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed)
+    done.append("u")
+    if _pairs_sharing(con, ("surname", "dob")) >= MIN_TRAINING_PAIRS:
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on("surname", "dob"))
+        done.append("em_surname_birth_date")
+    if same_id >= MIN_TRAINING_PAIRS:
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on("id17"))
+        done.append("em_id_number")
+    return done
+
+
 def find_pairs(persons: pa.Table, *, threshold: float = 0.5, seed: int = 1, u_pairs: float = 2e6,
                threads: int | None = None) -> Result:
     """Score the likely duplicate pairs among ``persons`` (match probability ≥ ``threshold``)."""
     logging.getLogger("splink").setLevel(logging.ERROR)
-    from splink import DuckDBAPI, Linker, block_on
+    from splink import DuckDBAPI, Linker
 
     seconds: dict[str, float] = {}
     t = time.perf_counter()
@@ -201,11 +240,7 @@ def find_pairs(persons: pa.Table, *, threshold: float = 0.5, seed: int = 1, u_pa
     t = time.perf_counter()
     db_api = DuckDBAPI(con)
     linker = Linker(db_api.register("persons_prepared"), _settings(), log_level=None)
-    # The prior: pairs with the same ID number are duplicates, and about half of the duplicates share one.
-    linker.training.estimate_probability_two_random_records_match([block_on("id17")], recall=0.5)
-    linker.training.estimate_u_using_random_sampling(max_pairs=u_pairs, seed=seed)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("surname", "dob"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("id17"))
+    trained = _train(linker, con, n=n, seed=seed, u_pairs=u_pairs)
     seconds["train"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -219,7 +254,7 @@ def find_pairs(persons: pa.Table, *, threshold: float = 0.5, seed: int = 1, u_pa
     """  # noqa: S608 - names from Splink and this module
     pairs = con.sql(sql).to_arrow_table()
     seconds["predict"] = time.perf_counter() - t
-    model = _model_summary(linker)
+    model = {**_model_summary(linker), "trained": trained}
     con.close()
     return Result(pairs=pairs, model=model, seconds=seconds, persons=n)
 

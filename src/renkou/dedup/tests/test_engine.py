@@ -56,3 +56,15 @@ def test_fewer_than_two_persons_give_no_pairs():
     table = pa.table({"id": pa.array([1], pa.int64()), "name": ["王伟"], "sex": ["1"], "birth_date": ["1990-01-01"],
                       "id_number": [None], "unit_code": ["500230001001"]})
     assert engine.find_pairs(table).pairs.num_rows == 0
+
+
+def test_a_register_too_small_to_train_is_scanned_with_the_starting_values():
+    table = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "name": ["王伟", "王伟", "李娜"], "sex": ["1", "1", "2"],
+                      "birth_date": ["1990-01-01", "1990-01-01", "1985-05-05"],
+                      "id_number": [None, "11010519900101001X", None], "unit_code": ["500230001001"] * 3})
+    result = engine.find_pairs(table, threshold=0.001)
+    assert result.model["trained"] == ["u"]  # no step with too few pairs ran (Splink would fail)
+    assert result.model["prior"] == pytest.approx(0.01)
+    rows = result.pairs.to_pylist()
+    assert [(r["id_a"], r["id_b"]) for r in rows] == [(1, 2)]
+    assert engine.explain(rows[0])["id_number"]["level"] == "one_missing"
