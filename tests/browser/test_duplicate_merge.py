@@ -13,7 +13,9 @@ from renkou.dedup.tests.factories import build_register
 from renkou.registry.models import Person
 from renkou.testing import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# serialized_rollback in the mark (not only the fixture) makes pytest-django serialize the database when it creates
+# it, so that the code lists loaded by migrations are restored after this test flushes the tables.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def log_in(page, username: str) -> None:
