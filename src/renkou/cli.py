@@ -15,6 +15,7 @@ COMMANDS = {
     "check": "check the configuration (add --deploy for production checks)",
     "import": "import persons, households, marriages or events from XLSX/CSV; --template writes a template",
     "export": "export a list (persons, events …) to XLSX or CSV, in scope and audited",
+    "dedup": "find persons registered twice (Splink on DuckDB) and queue the pairs for review",
     "stats": "compute data elements and indicators (DuckDB or Spark) from register snapshots",
     "report": "write a statistical report form for a unit and period (xlsx, json, csv)",
     "exchange": "floating-population exchange: run the worker, show the status",

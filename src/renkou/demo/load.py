@@ -342,7 +342,7 @@ def write(reg: Register, *, now: datetime, progress: Callable[[str], None] | Non
         connection.check_constraints(table_names=[m._meta.db_table for m in (OrgUnit, Household, User)])
         seconds["reference_check"] = round(time.perf_counter() - t, 3)
         say(f"  references checked           {seconds['reference_check']:6.1f} s")
-    return {"rows": counts, "seconds": seconds}
+    return {"rows": counts, "seconds": seconds, "first_id": {"persons": person_id, "households": household_id}}
 
 
 def _write_units(reg: Register) -> np.ndarray:

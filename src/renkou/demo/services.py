@@ -26,6 +26,7 @@ from renkou.core.models import SYNTHETIC_DATA, InstallationFact
 from renkou.core.selectors import forget_cached_facts
 from renkou.core.services import installation_fact_set
 from renkou.demo import county as cty
+from renkou.demo import duplicates as dup
 from renkou.demo import load, register, simulate, truth
 from renkou.orgunits.models import OrgUnit, UnitLevel
 from renkou.registry.models import Event, Household, Marriage, Person, PersonHistory
@@ -91,6 +92,7 @@ def demo_generate(
     out: Any = None,
     current_year: bool = True,
     truth_path: Path | str | None = None,
+    duplicates: float = 0.0,
 ) -> dict:
     """Generate the synthetic county into the (empty) database and return the truth dictionary.
 
@@ -98,6 +100,8 @@ def demo_generate(
     last year and ``current_year`` is true, the events of this year up to yesterday are generated as well (the
     truth lists that year as partial). The same parameters (and the same day, for the partial year) give the
     same database contents. ``replace`` first removes a previous demo county (never a real register).
+    ``duplicates`` is the share of persons registered a second time (demo/duplicates.py); they are extra rows,
+    left out of every count of truth.json and listed in its ``duplicates`` section.
     """
     today = timezone.localdate()
     first, last = years or default_years(today)
@@ -105,6 +109,8 @@ def demo_generate(
         raise DemoError("A county needs at least 100 persons.")
     if not 0.3 <= tfr <= 8:
         raise DemoError("The total fertility rate must lie between 0.3 and 8.")
+    if not 0 <= duplicates <= 0.2:
+        raise DemoError("The share of duplicates must lie between 0 and 0.2.")
     if not 80 <= srb <= 150:
         raise DemoError("The sex ratio at birth must lie between 80 and 150 boys per 100 girls.")
     if not 1960 <= first <= last < today.year:
@@ -129,6 +135,7 @@ def demo_generate(
     reg = register.build(world, seed=seed)
     now = timezone.now()
     facts = truth.compute(world, reg, generated_at=now)
+    injected = dup.inject(reg, rate=duplicates, seed=seed) if duplicates > 0 else None
     simulated = time.perf_counter() - started
     _say(out, f"  built {len(reg.persons['name']):,} persons, {len(reg.households['head']):,} households, "
               f"{len(reg.marriages['husband']):,} marriages, {len(reg.events['kind']):,} events in "
@@ -139,6 +146,10 @@ def demo_generate(
             demo_wipe(out=out)
             _require_empty()
         loaded = load.write(reg, now=now, progress=lambda m: _say(out, m))
+        if injected is not None:
+            first = loaded["first_id"]["persons"]
+            injected["pairs"] = [[a + first, b + first] for a, b in injected["pairs"]]
+            facts["duplicates"] = injected
         installation_fact_set(key=SYNTHETIC_DATA, value={
             **facts["parameters"],
             "note": "All persons, households and events in this database are fictitious (synthetic demo data).",

@@ -111,6 +111,12 @@ class Person(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("father")
     )
     death_date = models.DateField(_("date of death"), null=True, blank=True)
+    # Set when this record was found to be a second registration of another person and merged into it
+    # (registry/services/merge.py). The row is kept, without events or links, so that the merge can be traced;
+    # lists and counts of the register leave it out.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("merged into")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     version = models.PositiveIntegerField(default=1)

@@ -45,7 +45,7 @@ def _in_units(unit_ids: frozenset[int] | set[int] | list[int]) -> Q:
 
 
 def persons_in_scope(user: User) -> QuerySet[Person]:
-    return Person.objects.filter(_in_units(_personal_scope(user).unit_ids))
+    return Person.objects.filter(_in_units(_personal_scope(user).unit_ids), merged_into__isnull=True)
 
 
 def persons_visible_to(user: User, persons: list[Person]) -> list[Person]:
@@ -298,7 +298,7 @@ def scope_counts(*, user: User, unit: OrgUnit | None = None) -> ScopeCounts:
     whole_county = target.level == UnitLevel.COUNTY
     ids = sorted(frozenset(unit_subtree_ids(target)) & scope.unit_ids)
     year_start = date(timezone.localdate().year, 1, 1)
-    persons = Person.objects.filter(death_date__isnull=True)
+    persons = Person.objects.filter(death_date__isnull=True, merged_into__isnull=True)
     if not whole_county:
         persons = persons.filter(_in_units(ids))
     lives_here = Q(residence_status__in=[ResidenceStatus.RESIDENT, ResidenceStatus.IN])

@@ -67,7 +67,7 @@ def population_pyramid(*, user: User, unit: OrgUnit | None = None, on: date | No
              for i, a in reversed(list(enumerate([*starts, OPEN_AGE])))]
     rows = (
         Person.objects.filter(residence_unit_id__in=sorted(unit_ids), death_date__isnull=True,
-                              birth_date__lte=on)
+                              birth_date__lte=on, merged_into__isnull=True)
         .annotate(age_group=Case(*whens, default=Value(0), output_field=IntegerField()))
         .values("age_group", "sex")
         .annotate(n=Count("id"))

@@ -9,6 +9,7 @@ from renkou.registry.services.events import (
     move_out_register,
 )
 from renkou.registry.services.marriages import marriage_end, marriage_register
+from renkou.registry.services.merge import person_merge
 from renkou.registry.services.persons import (
     EDITABLE_FIELDS,
     household_check_new,
@@ -42,6 +43,7 @@ __all__ = [
     "person_check_changes",
     "person_check_new",
     "person_create",
+    "person_merge",
     "person_reveal_id_number",
     "person_update",
     "person_view",

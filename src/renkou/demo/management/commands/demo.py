@@ -38,6 +38,9 @@ class Command(BaseCommand):
                             help="stop at the end of year B (no events of the current year)")
         parser.add_argument("--replace", action="store_true",
                             help="remove the previous demo county, its units and the demo users first")
+        parser.add_argument("--duplicates", type=float, default=0.0, metavar="RATE",
+                            help="register this share of the living persons a second time, with realistic errors "
+                                 "(e.g. 0.01); the true pairs go into truth.json (default 0)")
         parser.add_argument("--truth", default=None,
                             help=f"where to write truth.json (default {settings.DEMO_TRUTH_PATH})")
 
@@ -49,6 +52,7 @@ class Command(BaseCommand):
                 years=_years(opts["years"]), replace=opts["replace"], out=self.stdout,
                 current_year=not opts["no_current_year"],
                 truth_path=Path(opts["truth"]) if opts["truth"] else None,
+                duplicates=opts["duplicates"],
             )
         except DemoError as exc:
             raise CommandError(str(exc)) from exc
