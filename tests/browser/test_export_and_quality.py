@@ -13,10 +13,17 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from renkou.registry.idnumbers import mask
-from renkou.testing import make_household, make_person
-from tests.browser.test_officer_journey import log_in
+from renkou.testing import PASSWORD, make_household, make_person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def log_in(page, username: str) -> None:
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.locator("form[action='/login/'] button[type=submit]").click()
+    expect(page.locator(".user-name")).to_be_visible()
 
 
 @pytest.fixture
