@@ -116,7 +116,7 @@ def quality_records(request: HttpRequest, filters: Query[RecordsIn], check: str 
 def quality_export(request: HttpRequest, how: Query[QualityExportIn], check: str = Path(..., pattern=r"^[a-z_]{1,40}$")):
     """Every person the check finds in the unit's subtree, as XLSX or CSV (format, reveal, purpose as for
     /exports/persons); recorded in the audit log."""
-    if check not in CHECKS or CHECKS[check].persons is None:
+    if check not in CHECKS or not CHECKS[check].lists_persons:
         raise NotFound
     return file_answer(request, kind=quality_export_kind(check), filters={"check": check, "unit": how.unit or ""},
                        filters_in=how)

@@ -34,8 +34,8 @@ def _rows(user: User, parsed: dict[str, Any], show_id: IdShow) -> Iterable[tuple
 
 def check_for_export(key: str) -> Check:
     check = CHECKS.get((key or "").strip())
-    if check is None or check.persons is None:
-        names = ", ".join(k for k, c in CHECKS.items() if c.persons is not None)
+    if check is None or not check.lists_persons:
+        names = ", ".join(k for k, c in CHECKS.items() if c.lists_persons)
         raise RuleViolation("check", _("Unknown data-quality check; choose one of %(checks)s.") % {"checks": names})
     return check
 

@@ -4,8 +4,9 @@ records behind one figure.
 Counts are aggregates (every role, aggregate viewers included, inside their area); the records are personal data
 (roles with personal data only, inside their area, ID numbers masked by the pages and the API).
 
-Efficiency: one query per check over the whole subtree, grouped by (unit of residence, unit of registration),
-rolled up to the child units in Python through the unit table (a few hundred rows) — never a query per unit.
+Efficiency: one pass over the persons of the subtree for all the checks on a person's own columns (a conditional
+count each), one query for each other check, all grouped by (unit of residence, unit of registration) and rolled up
+to the child units in Python through the unit table (a few hundred rows) — never a query per unit.
 """
 
 from __future__ import annotations
@@ -88,19 +89,31 @@ def quality_report(*, user: User, unit: OrgUnit | None = None, today: date | Non
     for check in CHECKS.values():
         for f in [*figures.values(), direct]:
             f.counts[check.key] = 0
-        if check.persons is not None:
-            qs = _in_area(check.persons(today), target, ids)
-            rows = qs.order_by().values_list("residence_unit_id", "registration_unit_id").annotate(n=Count("id"))
-            total = 0
+        totals[check.key] = 0
+
+    def add(key: str, residence: int | None, registration: int | None, n: int) -> None:
+        child = child_of.get(residence if residence is not None else registration)
+        if child is None or not n:
+            return  # recorded in a unit outside the area (counted there)
+        totals[key] += n
+        (figures[child] if child in figures else direct).counts[key] += n
+
+    # the checks on a person's own columns: one pass, a conditional count each
+    simple = [c for c in CHECKS.values() if c.where is not None]
+    if simple:
+        rows = (_in_area(Person.objects.all(), target, ids).order_by()
+                .values_list("residence_unit_id", "registration_unit_id")
+                .annotate(**{f"n_{c.key}": Count("id", filter=c.where(today)) for c in simple}))
+        for residence, registration, *counts in rows:
+            for c, n in zip(simple, counts, strict=True):
+                add(c.key, residence, registration, n)
+    for check in CHECKS.values():
+        if check.query is not None:
+            rows = (_in_area(check.query(today), target, ids).order_by()
+                    .values_list("residence_unit_id", "registration_unit_id").annotate(n=Count("id")))
             for residence, registration, n in rows:
-                of_record = residence if residence is not None else registration
-                child = child_of.get(of_record)
-                if child is None:
-                    continue  # recorded in a unit outside the area (counted there)
-                total += n
-                (figures[child] if child in figures else direct).counts[check.key] += n
-            totals[check.key] = total
-        else:
+                add(check.key, residence, registration, n)
+        elif check.count is not None:
             totals[check.key] = check.count(ids)
             for child in children:
                 figures[child.pk].counts[check.key] = check.count(
@@ -119,7 +132,7 @@ def check_records(*, user: User, key: str, unit: OrgUnit | None = None, today: d
     if not scope.personal_data:
         raise PermissionDenied
     check = CHECKS.get(key)
-    if check is None or check.persons is None:
+    if check is None or not check.lists_persons:
         raise NotFound
     target = _target(user, unit)
     ids = [u.pk for u in _subtree(user, target)]

@@ -67,7 +67,7 @@ def quality_records(request, key: str):
 
 @page
 def quality_export(request, key: str):
-    if key not in CHECKS or CHECKS[key].persons is None:
+    if key not in CHECKS or not CHECKS[key].lists_persons:
         raise NotFound
     filters = {"check": key, "unit": request.GET.get("unit", "")}
     return export_http_response(request, kind=quality_export_kind(key), filters=filters)

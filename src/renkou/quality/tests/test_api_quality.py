@@ -34,7 +34,7 @@ def test_figures_of_the_county_and_its_townships(api, personas, findings, county
     checks = {c["key"]: c for c in body["checks"]}
     assert set(checks) == set(CHECKS)
     assert checks["no_household"]["count"] == 3 and checks["no_household"]["lists_persons"] is True
-    assert checks["no_household"]["label"] == "Persons without a household"
+    assert checks["no_household"]["label"] == "无户人员"  # the API answers in Chinese by default
     children = {c["unit"]["code"]: c["counts"]["no_household"] for c in body["children"]}
     assert children == {county.dongcheng.code: 2, county.xicheng.code: 1, county.longhe.code: 0}
     assert body["direct"] is None

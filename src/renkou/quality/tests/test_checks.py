@@ -41,6 +41,9 @@ def test_no_id_number(personas, county, sound):
 def test_no_registration_and_no_residence_unit(personas, county, sound):
     p = make_person(county.dc_village1, name="无户籍地")
     Person.objects.filter(pk=p.pk).update(registration_unit=None)
+    migrant = make_person(county.dc_village1, name="外县户籍")  # registered in another county: not missing
+    Person.objects.filter(pk=migrant.pk).update(registration_unit=None, residence_status="in",
+                                                other_county_code="500101")
     q = make_person(county.dc_village2, name="无居住地")
     Person.objects.filter(pk=q.pk).update(residence_unit=None)
     assert _found(personas, "no_registration_unit") == {"无户籍地"}
@@ -133,7 +136,7 @@ def test_a_sound_register_has_no_findings(personas, county, sound):
 def test_a_check_needs_persons_or_a_count_and_a_unique_key():
     with pytest.raises(ValueError, match="registered already"):
         register(Check(key="no_household", label="x", group="g", count=lambda ids: 0))
-    with pytest.raises(ValueError, match="either persons or count"):
+    with pytest.raises(ValueError, match="one of where, query or count"):
         register(Check(key="new_one", label="x", group="g"))
 
 
