@@ -9,6 +9,7 @@ through ``registry.selectors`` and ``registry.services`` (which check the user's
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -309,6 +310,9 @@ def household_detail(request, household_id: int):
     h = detail.household
     return render(request, "registry/household_detail.html", {
         "section": "persons", "detail": detail, "household": h, "visible_ids": _visible_ids(request, [h.head]),
+        # the members as the search for this household finds them (the living and the dead)
+        "export_query": urlencode({"household": h.number, "include_dead": "on"}),
+        "can_reveal": exports.may_reveal(request.user),
     })
 
 

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from renkou.accounts.models import AuditAction, AuditEntry
 from renkou.registry.idnumbers import mask
-from renkou.registry.models import Event
+from renkou.registry.models import Event, Person
 from renkou.testing import client_for, make_household, make_person
 
 pytestmark = pytest.mark.django_db
@@ -218,3 +218,15 @@ def test_cli_households_and_events(personas, people, tmp_path, county):
     rows = list(csv.reader(io.StringIO((tmp_path / "e.csv").read_text(encoding="utf-8-sig"))))
     assert len(rows) == 2 and rows[1][0] == "2025-02-01"
     assert Event.objects.count() == 1
+
+
+def test_household_page_exports_its_members(personas, people, county):
+    wang, gang, xc, hh = people
+    husband = make_person(county.dc_village1, name="王强", household=hh, relation="01")
+    Person.objects.filter(pk=husband.pk).update(death_date=date(2020, 1, 1))
+    client = client_for(personas.dongcheng)
+    html = client.get(reverse("household_detail", args=[hh.pk])).content.decode()
+    assert 'href="/exports/persons/?household=50023000100100007&amp;include_dead=on&amp;format=csv"' in html
+    rows = _csv(client.get("/exports/persons/", {"household": hh.number, "include_dead": "on", "format": "csv"}))
+    assert sorted(r[0] for r in rows[1:]) == ["王强", "王芳"]
+    assert next(r for r in rows[1:] if r[0] == "王强")[11] == "2020-01-01"
