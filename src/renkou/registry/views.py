@@ -556,7 +556,7 @@ def event_list(request):
     if not scope_for(request.user).personal_data:
         raise PermissionDenied
     root = scope_for(request.user).unit
-    form = EventListForm(request.GET or None)
+    form = EventListForm(request.GET)  # no filter: every event of the area, newest first
     form.set_units(unit_choices(unit_tree(root) if root else None))
     rows, has_next, number, period = [], False, 1, None
     if form.is_valid():

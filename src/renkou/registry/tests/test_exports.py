@@ -151,7 +151,10 @@ def test_events_page_lists_a_periods_events_and_exports_them(personas, people, c
     assert rows[1][:4] == ("Date", "Kind", "Name", "ID number")
     assert len(rows) == 3 and rows[2][0].date() == date(2024, 11, 5) and rows[2][1] == "Birth"
     assert rows[2][2] == "王小明" and rows[2][5] == "王芳"
-    assert client.get(reverse("event_list"), {"period": "FP20x"}).status_code == 200  # error shown on the form
+    everything = client.get(reverse("event_list")).content.decode()  # no filter: every event of the area
+    assert "2024-11-05" in everything and "2022-05-05" in everything
+    bad = client.get(reverse("event_list"), {"period": "FP20x"}).content.decode()
+    assert "Please correct the filter." in bad and 'id="event-results"' not in bad
     assert client_for(personas.xicheng).get("/exports/events/", {"format": "csv"}).status_code == 200
     assert len(_csv(client_for(personas.xicheng).get("/exports/events/", {"format": "csv"}))) == 1  # headers only
 
@@ -230,3 +233,11 @@ def test_household_page_exports_its_members(personas, people, county):
     rows = _csv(client.get("/exports/persons/", {"household": hh.number, "include_dead": "on", "format": "csv"}))
     assert sorted(r[0] for r in rows[1:]) == ["王强", "王芳"]
     assert next(r for r in rows[1:] if r[0] == "王强")[11] == "2020-01-01"
+
+
+def test_events_page_is_for_personal_data_roles_and_out_of_area_units_are_404(personas, county):
+    assert client_for(personas.viewer).get(reverse("event_list")).status_code == 403
+    assert 'href="/events/"' not in client_for(personas.viewer).get("/").content.decode()
+    assert 'href="/events/"' in client_for(personas.reporter).get("/").content.decode()
+    response = client_for(personas.dongcheng).get(reverse("event_list"), {"unit": county.xc_village1.pk})
+    assert response.status_code == 404
