@@ -133,3 +133,14 @@ def test_nav_has_the_data_quality_entry(personas):
     html = client_for(personas.viewer).get("/").content.decode()
     assert 'href="/quality/"' in html
     assert date.today().year > 2000
+
+
+def test_the_records_page_reads_a_constant_number_of_queries(personas, county, django_assert_max_num_queries):
+    mother = make_person(county.dc_village1, name="母", sex="2", birth_date=date(1980, 1, 1))
+    for i in range(20):
+        make_person(county.dc_village1, name=f"无户{i:02d}", mother=mother, birth_date=date(2005, 1, 1 + i))
+    client = client_for(personas.dongcheng)
+    client.get(reverse("quality_records", args=["no_household"]))
+    with django_assert_max_num_queries(12):  # session, user, scope, subtree, count, page, audit, session save
+        html = client.get(reverse("quality_records", args=["no_household"])).content.decode()
+    assert "21 persons" in html and html.count("母 (1980-01-01)") == 20

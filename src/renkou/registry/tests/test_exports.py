@@ -241,3 +241,10 @@ def test_events_page_is_for_personal_data_roles_and_out_of_area_units_are_404(pe
     assert 'href="/events/"' in client_for(personas.reporter).get("/").content.decode()
     response = client_for(personas.dongcheng).get(reverse("event_list"), {"unit": county.xc_village1.pk})
     assert response.status_code == 404
+
+
+def test_the_export_shows_in_the_administrators_audit_log(personas, people):
+    client_for(personas.dongcheng).post("/exports/persons/?q=%E7%8E%8B", {"reveal": "1", "purpose": "核对名单",
+                                                                         "format": "csv"})
+    html = client_for(personas.admin).get("/audit/").content.decode()
+    assert "Exported personal data" in html and "核对名单" in html and "dongcheng" in html
