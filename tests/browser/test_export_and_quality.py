@@ -15,7 +15,10 @@ from playwright.sync_api import expect
 from renkou.registry.idnumbers import mask
 from renkou.testing import PASSWORD, make_household, make_person
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# serialized_rollback in the marker (not only through the fixture): pytest-django serialises the test database's
+# contents at creation only for tests whose marker asks for it, and without that copy the code lists that migrations
+# load are gone after the first transactional test's flush (a browser test running after this one saw no sex codes).
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def log_in(page, username: str) -> None:
