@@ -9,18 +9,22 @@ reading a household (VIEW_HOUSEHOLD) and every page of a list or an event (SEARC
 
 from __future__ import annotations
 
+import tempfile
+from typing import Literal
+
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Status
 from ninja.params import Path
 
 from renkou.accounts.models import AuditAction, User
 from renkou.accounts.services import audit_record
+from renkou.core import sheets
 from renkou.core.errors import NotFound, RuleViolation
 from renkou.orgunits.models import OrgUnit
 from renkou.orgunits.selectors import unit_get, unit_get_by_code
-from renkou.registry import services
+from renkou.registry import exports, services
 from renkou.registry.idnumbers import mask_search_text
 from renkou.registry.models import Household, Person
 from renkou.registry.schemas import (
@@ -30,6 +34,8 @@ from renkou.registry.schemas import (
     EventOut,
     EventPageOut,
     EventSearchIn,
+    ExportFileIn,
+    ExportIn,
     HouseholdDetailOut,
     HouseholdIn,
     HouseholdOut,
@@ -352,3 +358,47 @@ def marriage_end(request, payload: MarriageEndIn, marriage_id: int = Path(..., g
     marriage = marriage_get_for_user(user=user, marriage_id=marriage_id)
     return services.marriage_end(by=user, marriage=marriage, ended_on=payload.ended_on, reason=payload.reason,
                                  channel=CHANNEL)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# exports
+
+
+FILE_ANSWER = {
+    "responses": {200: {"description": "The file (XLSX or CSV, UTF-8 with BOM), as an attachment",
+                          "content": {sheets.CONTENT_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+                                      "text/csv": {"schema": {"type": "string", "format": "binary"}}}}},
+}
+
+
+def file_answer(request: HttpRequest, *, kind, filters: dict[str, str], filters_in: ExportFileIn) -> HttpResponse:
+    """Write the export to a temporary file and stream it (shared with the quality router)."""
+    out = tempfile.TemporaryFile()  # noqa: SIM115 - closed by FileResponse
+    try:
+        outcome = exports.export_write(user=_caller(request), kind=kind, filters=filters, fmt=filters_in.format,
+                                       out=out, purpose=filters_in.purpose, reveal=filters_in.reveal,
+                                       channel=CHANNEL, ip_address=_ip(request))
+    except BaseException:
+        out.close()
+        raise
+    out.seek(0)
+    response = FileResponse(out, as_attachment=True, filename=outcome.filename, content_type=outcome.content_type)
+    response["X-Export-Rows"] = str(outcome.rows)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/exports/{kind}", response=answers(200, None, *READ_ERRORS), summary="Export a list to XLSX or CSV",
+            openapi_extra=FILE_ANSWER)
+def list_export(request, filters: Query[ExportIn], kind: Literal["persons", "events", "households"] = Path(...)):
+    """The list ``kind`` with the filters of its page (persons: q, unit, household, include_dead; events:
+    event_kind, unit, period, date_from, date_to; households: unit, q), every match, as an XLSX or CSV attachment.
+    ID numbers masked unless ``reveal`` is true with a ``purpose`` and the caller's role may reveal; each export is
+    recorded in the audit log (filters, format, row count, masked or revealed)."""
+    values = {"q": filters.q, "unit": filters.unit or "", "household": filters.household,
+              "include_dead": "1" if filters.include_dead else "", "kind": filters.event_kind or "",
+              "period": filters.period, "date_from": filters.date_from.isoformat() if filters.date_from else "",
+              "date_to": filters.date_to.isoformat() if filters.date_to else ""}
+    wanted = {"persons": ("q", "unit", "household", "include_dead"),
+              "events": ("kind", "unit", "period", "date_from", "date_to"), "households": ("unit", "q")}[kind]
+    return file_answer(request, kind=kind, filters={k: values[k] for k in wanted}, filters_in=filters)

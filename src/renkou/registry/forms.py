@@ -8,9 +8,10 @@ from django.utils.translation import gettext_lazy as _
 
 from renkou.core.forms import ConfirmableForm, DateInput
 from renkou.orgunits.models import UnitLevel
+from renkou.orgunits.periods import Period, PeriodError
 from renkou.orgunits.selectors import UnitNode
 from renkou.registry.codes import code_lists
-from renkou.registry.models import MarriageEnd, RegistrationType
+from renkou.registry.models import EventKind, MarriageEnd, RegistrationType
 
 COUNTY_CODE_HINT = _("Six digits (GB/T 2260), e.g. 500101.")
 
@@ -61,6 +62,29 @@ class PersonSearchForm(forms.Form):
 
     def set_units(self, units: list[tuple[str, str]]) -> None:
         self.fields["unit"].widget.choices = [("", _("Whole area")), *units]
+
+
+class EventListForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), required=False)
+    unit = forms.IntegerField(label=_("Unit"), required=False, widget=forms.Select)
+    period = forms.CharField(label=_("Period"), required=False, max_length=12,
+                             help_text=_("e.g. 2025, FP2025, 2025Q3 or 202507; empty for all dates."))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", _("All kinds")), *EventKind.choices]
+
+    def set_units(self, units: list[tuple[str, str]]) -> None:
+        self.fields["unit"].widget.choices = [("", _("Whole area")), *units]
+
+    def clean_period(self):
+        text = (self.cleaned_data.get("period") or "").strip()
+        if not text:
+            return None
+        try:
+            return Period.parse(text)
+        except PeriodError as exc:
+            raise forms.ValidationError(str(exc)) from exc
 
 
 class RevealForm(forms.Form):

@@ -435,6 +435,27 @@ class EventSearchIn(PageIn):
     date_to: IsoDate | None = None
 
 
+class ExportFileIn(Schema):
+    """How to write an export."""
+
+    format: Literal["xlsx", "csv"] = "xlsx"
+    reveal: bool = Field(False, description="full ID numbers (a role that may reveal, with a purpose)")
+    purpose: Text(200, "why the full ID numbers are needed; recorded in the audit log") = ""
+
+
+class ExportIn(ExportFileIn):
+    """The filters of an export (those of the list's page) and how to write it."""
+
+    q: Text(100, "persons: a name or ID number (or its beginning); households: number prefix or address") = ""
+    unit: UnitQuery | None = Field(None, description="only this unit's subtree (code or id)")
+    household: Text(24, "persons: one household's number") = ""
+    include_dead: bool = False
+    event_kind: EventKindIn | None = None
+    period: Text(12, "events: a period such as 2025, FP2025, 2025Q3 or 202507") = ""
+    date_from: IsoDate | None = None
+    date_to: IsoDate | None = None
+
+
 class BirthIn(Schema):
     model_config = example({"mother": 2, "father": 1, "born_on": "2025-03-01", "sex": "1", "name": "张小军",
                             "id_number": "500230202503010132", "place": "1"})

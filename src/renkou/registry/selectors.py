@@ -154,6 +154,28 @@ def _looks_like_id_number(text: str) -> bool:
 
 
 def person_search(*, user: User, query: PersonQuery, page: int = 1, page_size: int = PAGE_SIZE) -> PersonPage:
+    qs, order = _person_query(user, query)
+    page = max(1, page)
+    count = qs.order_by()[: COUNT_CAP + 1].count()
+    capped = count > COUNT_CAP
+    count = min(count, COUNT_CAP)
+    start = (page - 1) * page_size
+    rows = list(
+        qs.select_related("residence_unit", "registration_unit", "household").order_by(*order)[
+            start : start + page_size + 1]
+    )
+    return PersonPage(rows=rows[:page_size], number=page, page_size=page_size, count=count, count_capped=capped,
+                      has_next=len(rows) > page_size)
+
+
+def persons_for_export(*, user: User, query: PersonQuery) -> QuerySet[Person]:
+    """Every person the search with the same query finds (not capped like the page), in the page's order.
+    The caller reads it with ``values_list`` and ``iterator``."""
+    qs, order = _person_query(user, query)
+    return qs.order_by(*order)
+
+
+def _person_query(user: User, query: PersonQuery) -> tuple[QuerySet[Person], list[str]]:
     scope = _personal_scope(user)
     unit_ids: set[int] | frozenset[int] = scope.unit_ids
     target = scope.unit
@@ -193,17 +215,7 @@ def person_search(*, user: User, query: PersonQuery, page: int = 1, page_size: i
         qs = qs.filter(death_date__isnull=True)
     if not query.include_departed:
         qs = qs.exclude(residence_status=ResidenceStatus.LEFT)
-    page = max(1, page)
-    count = qs.order_by()[: COUNT_CAP + 1].count()
-    capped = count > COUNT_CAP
-    count = min(count, COUNT_CAP)
-    start = (page - 1) * page_size
-    rows = list(
-        qs.select_related("residence_unit", "registration_unit", "household").order_by(*order)[
-            start : start + page_size + 1]
-    )
-    return PersonPage(rows=rows[:page_size], number=page, page_size=page_size, count=count, count_capped=capped,
-                      has_next=len(rows) > page_size)
+    return qs, order
 
 
 @dataclass

@@ -17,5 +17,7 @@ urlpatterns = [
     path("persons/<int:person_id>/move-in/", views.move_in_return, name="move_in_return"),
     path("persons/<int:person_id>/marriage/", views.marriage_register, name="marriage_register"),
     path("marriages/<int:marriage_id>/end/", views.marriage_end, name="marriage_end"),
+    path("events/", views.event_list, name="event_list"),
+    path("exports/<str:kind>/", views.export_list, name="export_list"),
     path("households/<int:household_id>/", views.household_detail, name="household_detail"),
 ]

@@ -9,6 +9,7 @@ through ``registry.selectors`` and ``registry.services`` (which check the user's
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -25,11 +26,12 @@ from renkou.core.errors import NotFound, PermissionDenied, RuleViolation
 from renkou.core.forms import NON_FIELD, add_violations
 from renkou.core.views import client_ip, is_htmx, page
 from renkou.orgunits.selectors import unit_county, unit_get, unit_tree, units_by_ids
-from renkou.registry import selectors, services
+from renkou.registry import exports, selectors, services
 from renkou.registry.codes import code_name
 from renkou.registry.forms import (
     BirthForm,
     DeathForm,
+    EventListForm,
     MarriageEndForm,
     MarriageForm,
     MoveInReturnForm,
@@ -160,7 +162,8 @@ def _search(request: HttpRequest) -> dict:
                                  "shown": [p.pk for p in result.rows]},
                          channel="web", ip_address=client_ip(request))
     # a person of the area may belong to a household of another one: its number is shown, not linked
-    return {"form": form, "result": result, "area_ids": scope_for(request.user).unit_ids}
+    return {"form": form, "result": result, "area_ids": scope_for(request.user).unit_ids,
+            "export_query": export_query(request, "persons"), "can_reveal": exports.may_reveal(request.user)}
 
 
 @page
@@ -307,6 +310,9 @@ def household_detail(request, household_id: int):
     h = detail.household
     return render(request, "registry/household_detail.html", {
         "section": "persons", "detail": detail, "household": h, "visible_ids": _visible_ids(request, [h.head]),
+        # the members as the search for this household finds them (the living and the dead)
+        "export_query": urlencode({"household": h.number, "include_dead": "on"}),
+        "can_reveal": exports.may_reveal(request.user),
     })
 
 
@@ -514,3 +520,64 @@ def marriage_end(request, marriage_id: int):
         "title": _("End a marriage"), "submit": _("Register the end"), "form_id": "marriage-end-form",
     })
 
+
+
+# ---------------------------------------------------------------------------------------------- lists and exports
+
+# The filters each exportable list takes from the query string: the same names as its page's form.
+EXPORT_FILTERS = {
+    "persons": ("q", "unit", "household", "include_dead"),
+    "events": ("kind", "unit", "period", "date_from", "date_to"),
+    "households": ("unit", "q"),
+}
+
+
+def export_query(request: HttpRequest, kind: str) -> str:
+    """The page's filters as a query string for its export buttons (without the page number)."""
+    params = request.GET.copy()
+    for key in list(params):
+        if key not in EXPORT_FILTERS[kind]:
+            del params[key]
+    return params.urlencode()
+
+
+@page
+def export_list(request, kind: str):
+    """XLSX or CSV of a list, with the page's filters (GET: masked; POST with a purpose: revealed)."""
+    if kind not in EXPORT_FILTERS:
+        raise NotFound
+    filters = {k: request.GET.get(k, "") for k in EXPORT_FILTERS[kind]}
+    return exports.export_http_response(request, kind=kind, filters=filters)
+
+
+@page
+def event_list(request):
+    """The events of the area, by kind, unit and period (a period's births, deaths and moves), 50 a page."""
+    if not scope_for(request.user).personal_data:
+        raise PermissionDenied
+    root = scope_for(request.user).unit
+    form = EventListForm(request.GET)  # no filter: every event of the area, newest first
+    form.set_units(unit_choices(unit_tree(root) if root else None))
+    rows, has_next, number, period = [], False, 1, None
+    if form.is_valid():
+        d = form.cleaned_data
+        period = d["period"]
+        qs = selectors.events_for_user(user=request.user, kind=d["kind"], unit_id=d["unit"],
+                                       date_from=period.start if period else None,
+                                       date_to=period.end if period else None)
+        try:
+            number = max(1, int(request.GET.get("page", "1")))
+        except ValueError:
+            number = 1
+        start = (number - 1) * selectors.PAGE_SIZE
+        page_rows = list(qs[start : start + selectors.PAGE_SIZE + 1])
+        rows, has_next = page_rows[: selectors.PAGE_SIZE], len(page_rows) > selectors.PAGE_SIZE
+        audit_record(user=request.user, action=AuditAction.SEARCH, object_type="event", unit_id=d["unit"],
+                     detail={"query": {"kind": d["kind"], "period": period.code if period else "", "page": number},
+                             "shown": sorted({pid for e in rows for pid in (e.person_id, e.mother_id) if pid})},
+                     channel="web", ip_address=client_ip(request))
+    return render(request, "registry/event_list.html", {
+        "section": "events", "form": form, "rows": rows, "has_next": has_next, "number": number, "period": period,
+        "export_query": export_query(request, "events"), "can_reveal": exports.may_reveal(request.user),
+        "visible_ids": _visible_ids(request, [p for e in rows for p in (e.person, e.mother)]),
+    })
