@@ -1,0 +1,232 @@
+"""The columnar snapshot of the register (Parquet) that the statistics engines read.
+
+One SQL query per table (units, persons, events, marriages), fetched with a plain cursor into Arrow columns (no
+model instances), cast and written by DuckDB. Every table carries the six-digit ``county`` code, so that many
+county snapshots can be read together (a province) without their row ids colliding. Unit references are
+written as 12-digit unit codes; ``ancestors.parquet`` maps every unit to itself and each unit above it, which is
+how the engines roll figures up from villages to townships to the county.
+
+A snapshot is stale when the register's fingerprint (row counts, last ids, last change) differs from the one
+stored beside it; ``snapshot_ensure`` then rebuilds it in full (a 1M-person county takes seconds, see
+docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pyarrow as pa
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, Max, Q
+
+from renkou.orgunits.models import OrgUnit
+from renkou.registry.models import Event, Household, Marriage, Person
+
+TABLES = ("units", "ancestors", "persons", "events", "marriages")
+_CHUNK = 50_000
+
+
+def snapshot_dir() -> Path:
+    return Path(settings.DATA_DIR) / "stats" / "snapshot"
+
+
+@dataclass
+class SnapshotInfo:
+    path: Path
+    rows: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    rebuilt: bool = True
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.seconds.values())
+
+
+def register_fingerprint() -> dict:
+    """A cheap summary of the register that changes whenever a figure could change (four aggregate queries)."""
+    p = Person.objects.aggregate(n=Count("id"), last=Max("updated_at"), top=Max("id"))
+    e = Event.objects.aggregate(n=Count("id"), top=Max("id"), rec=Max("recorded_at"))
+    m = Marriage.objects.aggregate(n=Count("id"), top=Max("id"), ended=Count("id", filter=Q(ended_on__isnull=False)))
+    u = OrgUnit.objects.aggregate(n=Count("id"), top=Max("id"), closed=Count("id", filter=Q(closed_on__isnull=False)))
+    return json.loads(json.dumps({"persons": p, "events": e, "marriages": m, "units": u}, default=str))
+
+
+def _fetch(sql: str, names: list[str]) -> dict[str, list]:
+    cols: dict[str, list] = {n: [] for n in names}
+    with connection.cursor() as cur:
+        cur.execute(sql)
+        while True:
+            rows = cur.fetchmany(_CHUNK)
+            if not rows:
+                break
+            for name, values in zip(names, zip(*rows, strict=True), strict=True):
+                cols[name].extend(values)
+    return cols
+
+
+def _arrow(cols: dict[str, list]) -> pa.Table:
+    arrays = {}
+    for name, values in cols.items():
+        try:
+            arrays[name] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arrays[name] = pa.array([None if v is None else str(v) for v in values], pa.string())
+        if arrays[name].type == pa.null():
+            arrays[name] = arrays[name].cast(pa.string())
+    return pa.table(arrays)
+
+
+def _tz_offset_hours() -> int:
+    # Asia/Shanghai has had no daylight saving time since 1991: one offset serves every recorded_at.
+    off = datetime.now(ZoneInfo(settings.TIME_ZONE)).utcoffset()
+    return int(off.total_seconds() // 3600) if off else 0
+
+
+def _county_code() -> str:
+    root = OrgUnit.objects.filter(level=1).order_by("id").values_list("code", flat=True).first()
+    return (root or "000000")[:6]
+
+
+def _queries() -> dict[str, tuple[str, list[str], str]]:
+    """table → (SQL on the register, column names, DuckDB SELECT over ``raw`` that types the columns)."""
+    u, p, h, e, m = (OrgUnit._meta.db_table, Person._meta.db_table, Household._meta.db_table,
+                     Event._meta.db_table, Marriage._meta.db_table)
+    tz = _tz_offset_hours()
+    return {
+        "persons": (
+            f"SELECT p.id, p.sex, p.birth_date, p.death_date, p.marital_status, "
+            f"COALESCE(NULLIF(p.registration_type, ''), h.registration_type, '') AS registration_type, "
+            f"p.residence_status, ru.code, gu.code "
+            f"FROM {p} p LEFT JOIN {h} h ON h.id = p.household_id "
+            f"LEFT JOIN {u} ru ON ru.id = p.residence_unit_id LEFT JOIN {u} gu ON gu.id = p.registration_unit_id",
+            ["id", "sex", "birth_date", "death_date", "marital_status", "registration_type", "residence_status",
+             "residence_unit", "registration_unit"],
+            "SELECT CAST(id AS BIGINT) AS id, CAST(sex AS VARCHAR) AS sex, CAST(birth_date AS DATE) AS birth_date, "
+            "CAST(death_date AS DATE) AS death_date, CAST(marital_status AS VARCHAR) AS marital_status, "
+            "CAST(registration_type AS VARCHAR) AS registration_type, "
+            "CAST(residence_status AS VARCHAR) AS residence_status, CAST(residence_unit AS VARCHAR) AS residence_unit, "
+            "CAST(registration_unit AS VARCHAR) AS registration_unit FROM raw",
+        ),
+        "events": (
+            f"SELECT e.id, e.kind, e.person_id, e.date, eu.code, e.mother_id, mo.birth_date, e.sex, e.live_born, "
+            f"e.birth_order, fu.code, tu.code, e.from_county, e.to_county, e.recorded_at, pe.sex, pe.residence_status "
+            f"FROM {e} e LEFT JOIN {u} eu ON eu.id = e.unit_id LEFT JOIN {p} mo ON mo.id = e.mother_id "
+            f"LEFT JOIN {u} fu ON fu.id = e.from_unit_id LEFT JOIN {u} tu ON tu.id = e.to_unit_id "
+            f"LEFT JOIN {p} pe ON pe.id = e.person_id",
+            ["id", "kind", "person_id", "date", "unit", "mother_id", "mother_birth_date", "sex", "live_born",
+             "birth_order", "from_unit", "to_unit", "from_county", "to_county", "recorded_at", "person_sex",
+             "person_status"],
+            "SELECT CAST(id AS BIGINT) AS id, CAST(kind AS VARCHAR) AS kind, CAST(person_id AS BIGINT) AS person_id, "
+            "CAST(date AS DATE) AS date, CAST(unit AS VARCHAR) AS unit, CAST(mother_id AS BIGINT) AS mother_id, "
+            "CAST(mother_birth_date AS DATE) AS mother_birth_date, CAST(sex AS VARCHAR) AS sex, "
+            "CAST(live_born AS BOOLEAN) AS live_born, CAST(birth_order AS INTEGER) AS birth_order, "
+            "CAST(from_unit AS VARCHAR) AS from_unit, CAST(to_unit AS VARCHAR) AS to_unit, "
+            "CAST(from_county AS VARCHAR) AS from_county, CAST(to_county AS VARCHAR) AS to_county, "
+            f"CAST(CAST(recorded_at AS TIMESTAMP) + INTERVAL {tz} HOUR AS DATE) AS recorded_on, "
+            "CAST(person_sex AS VARCHAR) AS person_sex, CAST(person_status AS VARCHAR) AS person_status FROM raw",
+        ),
+        "marriages": (
+            f"SELECT m.id, m.husband_id, m.wife_id, m.married_on, m.ended_on, m.end_reason, mu.code "
+            f"FROM {m} m LEFT JOIN {u} mu ON mu.id = m.unit_id",
+            ["id", "husband_id", "wife_id", "married_on", "ended_on", "end_reason", "unit"],
+            "SELECT CAST(id AS BIGINT) AS id, CAST(husband_id AS BIGINT) AS husband_id, "
+            "CAST(wife_id AS BIGINT) AS wife_id, CAST(married_on AS DATE) AS married_on, "
+            "CAST(ended_on AS DATE) AS ended_on, CAST(end_reason AS VARCHAR) AS end_reason, "
+            "CAST(unit AS VARCHAR) AS unit FROM raw",
+        ),
+    }
+
+
+def _unit_tables(county: str) -> tuple[pa.Table, pa.Table]:
+    rows = list(OrgUnit.objects.order_by("code").values_list("id", "code", "name", "level", "parent_id", "path",
+                                                             "opened_on", "closed_on"))
+    code_of = {r[0]: r[1] for r in rows}
+    units = pa.table({
+        "county": [county] * len(rows),
+        "code": [r[1] for r in rows],
+        "name": [r[2] for r in rows],
+        "level": pa.array([r[3] for r in rows], pa.int32()),
+        "parent_code": pa.array([code_of.get(r[4]) for r in rows], pa.string()),
+        "opened_on": pa.array([r[6] for r in rows], pa.date32()),
+        "closed_on": pa.array([r[7] for r in rows], pa.date32()),
+    })
+    unit_codes, ancestor_codes, ancestor_levels = [], [], []
+    level_of = {r[1]: r[3] for r in rows}
+    for r in rows:
+        for piece in r[5].strip("/").split("/"):
+            if piece and int(piece) in code_of:
+                unit_codes.append(r[1])
+                ancestor_codes.append(code_of[int(piece)])
+                ancestor_levels.append(level_of[code_of[int(piece)]])
+    ancestors = pa.table({
+        "county": [county] * len(unit_codes), "unit": unit_codes, "ancestor": ancestor_codes,
+        "ancestor_level": pa.array(ancestor_levels, pa.int32()),
+    })
+    return units, ancestors
+
+
+def snapshot_build(target: Path | None = None) -> SnapshotInfo:
+    """Write a fresh snapshot of the whole register into ``target`` (default: the data folder's), atomically."""
+    target = target or snapshot_dir()
+    work = target.with_name(target.name + ".building")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    info = SnapshotInfo(path=target)
+    fingerprint = register_fingerprint()
+    county = _county_code()
+    con = duckdb.connect()
+    try:
+        t0 = time.perf_counter()
+        units, ancestors = _unit_tables(county)
+        for name, table in (("units", units), ("ancestors", ancestors)):
+            pa_path = work / f"{name}.parquet"
+            con.register("raw", table)
+            con.execute(f"COPY (SELECT * FROM raw) TO '{pa_path}' (FORMAT parquet)")
+            con.unregister("raw")
+            info.rows[name] = table.num_rows
+        info.seconds["units"] = time.perf_counter() - t0
+        for name, (sql, names, typed) in _queries().items():
+            t0 = time.perf_counter()
+            raw = _arrow(_fetch(sql, names))
+            con.register("raw", raw)
+            con.execute(f"COPY (SELECT '{county}' AS county, * FROM ({typed})) TO '{work / (name + '.parquet')}' "
+                        "(FORMAT parquet)")
+            con.unregister("raw")
+            info.rows[name] = raw.num_rows
+            info.seconds[name] = time.perf_counter() - t0
+    finally:
+        con.close()
+    (work / "meta.json").write_text(json.dumps({
+        "county": county, "fingerprint": fingerprint, "rows": info.rows,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }, ensure_ascii=False, indent=1))
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    work.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    return info
+
+
+def snapshot_meta(path: Path | None = None) -> dict | None:
+    meta = (path or snapshot_dir()) / "meta.json"
+    return json.loads(meta.read_text()) if meta.exists() else None
+
+
+def snapshot_ensure() -> SnapshotInfo:
+    """The current snapshot, rebuilt first if the register changed since it was written."""
+    path = snapshot_dir()
+    meta = snapshot_meta(path)
+    if meta is not None and meta.get("fingerprint") == register_fingerprint() and all(
+            (path / f"{t}.parquet").exists() for t in TABLES):
+        return SnapshotInfo(path=path, rows=meta.get("rows", {}), rebuilt=False)
+    return snapshot_build(path)
