@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -205,7 +206,7 @@ def snapshot_build(target: Path | None = None) -> SnapshotInfo:
     finally:
         con.close()
     (work / "meta.json").write_text(json.dumps({
-        "county": county, "fingerprint": fingerprint, "rows": info.rows,
+        "county": county, "fingerprint": fingerprint, "rows": info.rows, "build_id": uuid.uuid4().hex,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }, ensure_ascii=False, indent=1))
     old = target.with_name(target.name + ".old")
