@@ -195,11 +195,15 @@ def spark_session():
         from pyspark.sql import SparkSession
 
         _spark = (SparkSession.builder.master("local[2]").appName("renkou-stats")
-                  .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
+                  .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
+                  .config("spark.ui.showConsoleProgress", "false")
                   .config("spark.sql.session.timeZone", "UTC").config("spark.driver.memory", "2g")
                   .getOrCreate())
         _spark.sparkContext.setLogLevel("ERROR")
     return _spark
+
+
+_SPARK_TYPES = {pa.string(): "string", pa.date32(): "date", pa.float64(): "double"}
 
 
 def run_spark(snapshots: Sequence[Path], periods: Iterable[Period],
@@ -209,7 +213,9 @@ def run_spark(snapshots: Sequence[Path], periods: Iterable[Period],
     for t in INPUT_TABLES:
         spark.read.parquet(*_parquet_files(snapshots, t)).createOrReplaceTempView(t)
     for name, table in period_tables(periods).items():
-        spark.createDataFrame(table.to_pandas()).createOrReplaceTempView(name)
+        schema = ", ".join(f"`{f.name}` {_SPARK_TYPES[f.type]}" for f in table.schema)
+        spark.createDataFrame([tuple(r.values()) for r in table.to_pylist()], schema=schema) \
+            .createOrReplaceTempView(name)
     cached = []
     for name, sql in STEPS:
         df = spark.sql(to_spark_sql(sql))
