@@ -155,3 +155,30 @@ def _dense(cube: Cube, units: Sequence[str], plist: Sequence[Period]):
 def units_for_report(unit: OrgUnit) -> list[OrgUnit]:
     """The unit itself and its children (the rows of a form), in code order."""
     return [unit, *OrgUnit.objects.filter(parent=unit).order_by("code")]
+
+
+def period_changes(period: Period | str, unit_codes: Sequence[str] | None = None) -> list[dict]:
+    """What would change if a published period were computed again from today's register: every value whose
+    recomputed figure differs from the frozen one (frozen, current, difference)."""
+    p = _period(period)
+    published = published_periods([p.code]).get(p.code)
+    if published is None:
+        return []
+    frozen = frozen_cube([published], unit_codes)
+    live = computed_cube([p])
+    if unit_codes is not None:
+        live = live.select(units=unit_codes)
+    out = []
+    keys = list(dict.fromkeys([*frozen.keys, *live.keys]))
+    rows = list(dict.fromkeys([*frozen.rows, *live.rows]))
+    for (element, coc) in keys:
+        if element_get(element) is None:
+            continue
+        for unit, code in rows:
+            a, b = frozen.value((element, coc), unit, code), live.value((element, coc), unit, code)
+            if a != b:
+                out.append({"data_element": element, "category_option_combo": coc, "org_unit": unit,
+                            "period": p.code, "frozen": _number(a), "current": _number(b),
+                            "difference": _number(b - a)})
+    out.sort(key=lambda r: (r["org_unit"], r["data_element"], r["category_option_combo"]))
+    return out
