@@ -9,16 +9,35 @@ from renkou.accounts.models import AuditEntry
 from renkou.stats.models import FrozenValue, Indicator
 from renkou.testing import client_for
 
+
+class Api:
+    """The test client of a persona, with paths relative to /api/v1 (as tests/test_api_meta.py expects)."""
+
+    def __init__(self, user=None):
+        self.client = client_for(user)
+
+    def get(self, path, params=None):
+        return self.client.get("/api/v1" + path, params or {})
+
+    def post(self, path, body=None):
+        return self.client.post("/api/v1" + path, body or {}, content_type="application/json")
+
+    def put(self, path, body):
+        return self.client.put("/api/v1" + path, body, content_type="application/json")
+
+    def delete(self, path):
+        return self.client.delete("/api/v1" + path)
+
 C, DC, XC1 = "500230000000", "500230001000", "500230002001"
 
 
 @pytest.fixture
 def stat(personas):
-    return client_for(personas.statistician)
+    return Api(personas.statistician)
 
 
 def test_elements_list_their_option_combos(stat):
-    r = stat.get("/api/v1/stats/elements")
+    r = stat.get("/stats/elements")
     assert r.status_code == 200
     by = {e["code"]: e for e in r.json()}
     assert [c["code"] for c in by["LIVE_BIRTHS_ORDER"]["category_option_combos"]] == ["O1", "O2", "O3P"]
@@ -27,7 +46,7 @@ def test_elements_list_their_option_combos(stat):
 
 
 def test_values_for_an_aggregate_viewer(small_register, personas):
-    r = client_for(personas.viewer).get("/api/v1/stats/values", {"elements": "LIVE_BIRTHS,SRB", "units": C,
+    r = Api(personas.viewer).get("/stats/values", {"elements": "LIVE_BIRTHS,SRB", "units": C,
                                                                   "periods": "2024"})
     assert r.status_code == 200
     got = {(v["data_element"], v["category_option_combo"]): v["value"] for v in r.json()}
@@ -35,21 +54,21 @@ def test_values_for_an_aggregate_viewer(small_register, personas):
 
 
 def test_values_outside_the_area_are_404_and_bad_input_422(small_register, personas):
-    dongcheng = client_for(personas.dongcheng)
-    assert dongcheng.get("/api/v1/stats/values", {"elements": "BIRTHS", "units": DC, "periods": "2024"}
+    dongcheng = Api(personas.dongcheng)
+    assert dongcheng.get("/stats/values", {"elements": "BIRTHS", "units": DC, "periods": "2024"}
                          ).status_code == 200
-    assert dongcheng.get("/api/v1/stats/values", {"elements": "BIRTHS", "units": XC1, "periods": "2024"}
+    assert dongcheng.get("/stats/values", {"elements": "BIRTHS", "units": XC1, "periods": "2024"}
                          ).status_code == 404
-    r = dongcheng.get("/api/v1/stats/values", {"elements": "NOPE", "units": DC, "periods": "2024"})
+    r = dongcheng.get("/stats/values", {"elements": "NOPE", "units": DC, "periods": "2024"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "elements"
-    r = dongcheng.get("/api/v1/stats/values", {"elements": "BIRTHS", "units": DC, "periods": "2024Q5"})
+    r = dongcheng.get("/stats/values", {"elements": "BIRTHS", "units": DC, "periods": "2024Q5"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "periods"
-    assert client_for().get("/api/v1/stats/values", {"elements": "BIRTHS", "units": DC, "periods": "2024"}
+    assert Api().get("/stats/values", {"elements": "BIRTHS", "units": DC, "periods": "2024"}
                             ).status_code == 401
 
 
 def test_indicators_are_shipped(stat):
-    r = stat.get("/api/v1/stats/indicators")
+    r = stat.get("/stats/indicators")
     codes = {i["code"] for i in r.json()}
     assert {"MEAN_POP", "CBR", "CDR", "NGR", "SRB", "ORDER1_SHARE", "GFR", "TFR", "BIRTHS_EARLIER"} <= codes
 
@@ -58,17 +77,17 @@ def test_statistician_adds_changes_and_removes_an_indicator(stat, small_register
     body = {"code": "female_share", "name_zh": "女婴占比", "name_en": "Share of girls",
             "numerator": "#{LIVE_BIRTHS.FEMALE}", "denominator": "#{LIVE_BIRTHS}", "factor": 100, "decimals": 1,
             "unit_label": "%"}
-    r = stat.post("/api/v1/stats/indicators", body, content_type="application/json")
+    r = stat.post("/stats/indicators", body)
     assert r.status_code == 201, r.content
     assert r.json()["code"] == "FEMALE_SHARE"
-    v = stat.get("/api/v1/stats/values", {"elements": "FEMALE_SHARE", "units": C, "periods": "2024"}).json()
+    v = stat.get("/stats/values", {"elements": "FEMALE_SHARE", "units": C, "periods": "2024"}).json()
     assert v[0]["value"] == 50
-    r = stat.put("/api/v1/stats/indicators/FEMALE_SHARE", {"factor": 1000}, content_type="application/json")
+    r = stat.put("/stats/indicators/FEMALE_SHARE", {"factor": 1000})
     assert r.status_code == 200 and r.json()["factor"] == 1000
     assert AuditEntry.objects.filter(action="indicator_update", object_id="FEMALE_SHARE").exists()
-    assert stat.delete("/api/v1/stats/indicators/FEMALE_SHARE").status_code == 204
+    assert stat.delete("/stats/indicators/FEMALE_SHARE").status_code == 204
     assert not Indicator.objects.filter(code="FEMALE_SHARE").exists()
-    assert stat.delete("/api/v1/stats/indicators/FEMALE_SHARE").status_code == 404
+    assert stat.delete("/stats/indicators/FEMALE_SHARE").status_code == 404
 
 
 @pytest.mark.parametrize(("field", "text", "message"), [
@@ -83,7 +102,7 @@ def test_statistician_adds_changes_and_removes_an_indicator(stat, small_register
 def test_a_definition_is_checked_before_it_is_saved(stat, field, text, message):
     body = {"code": "BAD", "name_zh": "坏", "name_en": "Bad", "numerator": "#{LIVE_BIRTHS}", "denominator": "1"}
     body[field] = text
-    r = stat.post("/api/v1/stats/indicators", body, content_type="application/json")
+    r = stat.post("/stats/indicators", body)
     assert r.status_code == 422
     err = r.json()["errors"][0]
     assert err["field"] == field and message in err["message"]
@@ -93,21 +112,19 @@ def test_a_definition_is_checked_before_it_is_saved(stat, field, text, message):
 def test_only_the_county_statistician_defines_indicators(personas):
     body = {"code": "X1", "name_zh": "甲", "name_en": "X", "numerator": "#{BIRTHS}"}
     for user in (personas.viewer, personas.dongcheng):
-        assert client_for(user).post("/api/v1/stats/indicators", body,
-                                     content_type="application/json").status_code == 403
-        assert client_for(user).put("/api/v1/stats/indicators/CBR", {"factor": 1},
-                                    content_type="application/json").status_code == 403
+        assert Api(user).post("/stats/indicators", body).status_code == 403
+        assert Api(user).put("/stats/indicators/CBR", {"factor": 1}).status_code == 403
 
 
 def test_report_form_as_json(stat, small_register, personas):
-    r = stat.get("/api/v1/stats/reports/pop_births", {"unit": C, "period": "2024"})
+    r = stat.get("/stats/reports/pop_births", {"unit": C, "period": "2024"})
     assert r.status_code == 200
     data = r.json()
     total = data["rows"][0]
     assert total["code"] == C and total["values"]["pop"] == 9 and total["values"]["earlier"] == 1
     assert [row["label"] for row in data["rows"][1:]] == ["东城街道", "西城街道", "龙河镇"]
-    assert stat.get("/api/v1/stats/reports/nope", {"unit": C, "period": "2024"}).status_code == 404
-    assert client_for(personas.dongcheng).get("/api/v1/stats/reports/pyramid",
+    assert stat.get("/stats/reports/nope", {"unit": C, "period": "2024"}).status_code == 404
+    assert Api(personas.dongcheng).get("/stats/reports/pyramid",
                                               {"unit": C, "period": "2024"}).status_code == 404
 
 
@@ -116,20 +133,20 @@ def test_publish_freezes_and_changes_show_later_corrections(stat, small_register
 
     from renkou.registry.services import events as ev
 
-    r = stat.post("/api/v1/stats/periods/2024/publish")
+    r = stat.post("/stats/periods/2024/publish")
     assert r.status_code == 201 and r.json()["values_count"] == FrozenValue.objects.count() > 100
-    assert stat.post("/api/v1/stats/periods/2024/publish").status_code == 422
-    assert client_for(personas.viewer).post("/api/v1/stats/periods/2023/publish").status_code == 403
+    assert stat.post("/stats/periods/2024/publish").status_code == 422
+    assert Api(personas.viewer).post("/stats/periods/2023/publish").status_code == 403
     # A death of 2024 registered after publication: the published figure stays, the change is listed,
     # and the birth reported late shows in the next period.
     ev.death_register(by=personas.admin, person=small_register.m1, died_on=date(2024, 11, 1))
     ev.birth_register(by=personas.admin, mother=small_register.w2, born_on=date(2024, 12, 20), sex="1",
                       name="丙丑")
-    v = stat.get("/api/v1/stats/values", {"elements": "DEATHS,LIVE_BIRTHS", "units": C, "periods": "2024"}).json()
+    v = stat.get("/stats/values", {"elements": "DEATHS,LIVE_BIRTHS", "units": C, "periods": "2024"}).json()
     got = {(x["data_element"], x["category_option_combo"]): x["value"] for x in v}
     assert got[("DEATHS", "")] == 1 and got[("LIVE_BIRTHS", "")] == 2
-    changes = stat.get("/api/v1/stats/periods/2024/changes", {"unit": C}).json()
+    changes = stat.get("/stats/periods/2024/changes", {"unit": C}).json()
     by = {(c["data_element"], c["category_option_combo"]): c for c in changes}
     assert by[("DEATHS", "")]["frozen"] == 1 and by[("DEATHS", "")]["current"] == 2
     assert by[("LIVE_BIRTHS", "MALE")]["difference"] == 1
-    assert stat.get("/api/v1/stats/periods/2023/changes").status_code == 404
+    assert stat.get("/stats/periods/2023/changes").status_code == 404
