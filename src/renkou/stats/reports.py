@@ -68,6 +68,22 @@ class FormTable:
             "rows": [{"label": r.label, "code": r.code, "values": r.values} for r in self.rows],
         }
 
+    def header_cells(self) -> tuple[list[tuple[str, int, int]], list[str]]:
+        """The two header rows of a page: (label, colspan, rowspan) above, the grouped columns' labels below."""
+        top: list[tuple[str, int, int]] = []
+        i = 0
+        for group, span in self.header_groups():
+            top.append((group, span, 1) if group else (self.columns[i].label, 1, 2))
+            i += span
+        return top, [c.label for c in self.columns if c.group]
+
+    def cells(self, row: Row) -> list[str]:
+        out = []
+        for c in self.columns:
+            v = row.values.get(c.key)
+            out.append("—" if v is None else f"{v:,.{c.decimals}f}")
+        return out
+
     def header_groups(self) -> list[tuple[str, int]]:
         """(group label, span) for the first header row; an ungrouped column is its own group of 1."""
         out: list[tuple[str, int]] = []
