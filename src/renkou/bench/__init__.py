@@ -3,5 +3,7 @@ with the ratio against a baseline measured in the same run. They are never part 
 
 BENCHMARKS = {
     "demo": "persons generated per second by the synthetic county generator",
+    "stats": "statistics: snapshot, every indicator for every unit by DuckDB vs the Django ORM unit by unit; "
+             "--province N: Spark vs DuckDB",
     "search": "person search over HTTP: p50/p95 latency and requests per second with concurrent clients",
 }

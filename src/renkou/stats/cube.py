@@ -69,6 +69,15 @@ class Cube:
         picked = [j for j, (u, p) in enumerate(self.rows) if (us is None or u in us) and (ps is None or p in ps)]
         return Cube(self.keys, [self.rows[j] for j in picked], self.matrix[:, picked])
 
+    def aligned(self, rows: Sequence[tuple[str, str]]) -> Cube:
+        """The same keys for exactly these (unit, period) rows, zeros where this cube has no row."""
+        m = np.zeros((len(self.keys), len(rows)))
+        src = [self.row_index.get(r) for r in rows]
+        have = [j for j, i in enumerate(src) if i is not None]
+        if have:
+            m[:, have] = self.matrix[:, [src[j] for j in have]]
+        return Cube(self.keys, list(rows), m)
+
     @staticmethod
     def concat(a: Cube, b: Cube) -> Cube:
         if not a.rows:

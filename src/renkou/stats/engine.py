@@ -53,14 +53,17 @@ SELECT p.county, p.id AS person_id, DATE '0001-01-01' AS valid_from, DATE '9999-
 FROM persons p LEFT JOIN (SELECT DISTINCT county, person_id FROM mv) moved
   ON moved.county = p.county AND moved.person_id = p.id
 WHERE moved.person_id IS NULL AND p.residence_status IN {HERE} AND p.residence_unit IS NOT NULL"""),
-    # Persons living here at each date, counted by village and the attributes the elements disaggregate by.
+    # Persons living here at each date, counted by village and the attributes the elements disaggregate by. The age
+    # is exact under 50 and the first age of its five-year group from 50 (85 for 85 and over): all that the declared
+    # elements use (women 15–49, single years 15–49, five-year groups), at a fraction of the rows.
     ("src_pop", f"""
-SELECT s.unit, dd.d, p.sex, {age_sql('p.birth_date', 'dd.d')} AS age, p.registration_type,
-  p.residence_status, COUNT(*) AS n
-FROM spells s JOIN persons p ON p.county = s.county AND p.id = s.person_id
-JOIN dates dd ON s.valid_from <= dd.d AND dd.d < s.valid_to
-WHERE s.unit IS NOT NULL AND p.birth_date <= dd.d AND (p.death_date IS NULL OR p.death_date > dd.d)
-GROUP BY s.unit, dd.d, p.sex, {age_sql('p.birth_date', 'dd.d')}, p.registration_type, p.residence_status"""),
+SELECT unit, d, sex, CASE WHEN age < 50 THEN age ELSE LEAST(85, CAST(FLOOR(age / 5) AS INTEGER) * 5) END AS age,
+  registration_type, residence_status, COUNT(*) AS n
+FROM (SELECT s.unit, dd.d, p.sex, {age_sql('p.birth_date', 'dd.d')} AS age, p.registration_type, p.residence_status
+  FROM spells s JOIN persons p ON p.county = s.county AND p.id = s.person_id
+  JOIN dates dd ON s.valid_from <= dd.d AND dd.d < s.valid_to
+  WHERE s.unit IS NOT NULL AND p.birth_date <= dd.d AND (p.death_date IS NULL OR p.death_date > dd.d)) x
+GROUP BY 1, 2, 3, 4, 5, 6"""),
     # Married women living here at each date.
     ("src_mw", f"""
 SELECT s.unit, dd.d, {age_sql('p.birth_date', 'dd.d')} AS age, COUNT(*) AS n

@@ -231,3 +231,29 @@ def snapshot_ensure() -> SnapshotInfo:
             (path / f"{t}.parquet").exists() for t in TABLES):
         return SnapshotInfo(path=path, rows=meta.get("rows", {}), rebuilt=False)
     return snapshot_build(path)
+
+
+_CODE_COLUMNS = {"county", "code", "parent_code", "unit", "ancestor", "residence_unit", "registration_unit",
+                 "from_unit", "to_unit"}
+
+
+def snapshot_copy_as(src: Path, dst: Path, county: str) -> Path:
+    """Copy a snapshot as if it were another county: the county column and every unit code get the new six-digit
+    prefix (for building a test or benchmark province out of one county)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    old = (snapshot_meta(src) or {}).get("county") or pq.read_table(src / "units.parquet")["county"][0].as_py()
+    dst.mkdir(parents=True, exist_ok=True)
+    for f in src.glob("*.parquet"):
+        t = pq.read_table(f)
+        cols = {}
+        for name in t.column_names:
+            col = t[name]
+            if name in _CODE_COLUMNS and pa.types.is_string(col.type):
+                col = pc.replace_substring_regex(col, f"^{old}", county)
+            cols[name] = col
+        pq.write_table(pa.table(cols), dst / f.name)
+    meta = snapshot_meta(src) or {}
+    (dst / "meta.json").write_text(json.dumps({**meta, "county": county, "copied_from": old}, ensure_ascii=False))
+    return dst
