@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 class Interval(models.TextChoices):
     NONE = "", _("None")
-    BINOMIAL = "binomial", _("95% interval of a ratio of two counts (Wilson)")
+    BINOMIAL = "binomial", _("Wilson interval of a ratio of two counts (95%)")
 
 
 class Indicator(models.Model):

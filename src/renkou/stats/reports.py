@@ -182,7 +182,7 @@ def _births_order_sex(unit: OrgUnit, period: Period) -> tuple[list[Column], list
 
 def _srb_township(unit: OrgUnit, period: Period) -> tuple[list[Column], list[Row], str]:
     g = _("Live births")
-    g_ci = _("95% interval")
+    g_ci = _("Interval (95%)")
     cols = [Column("male", _("Male"), g), Column("female", _("Female"), g), Column("total", _("Total"), g),
             Column("srb", _("Sex ratio at birth"), decimals=2), Column("low", _("Lower"), g_ci, decimals=2),
             Column("high", _("Upper"), g_ci, decimals=2)]

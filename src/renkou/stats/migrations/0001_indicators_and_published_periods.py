@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
                 ('factor', models.FloatField(default=1, verbose_name='factor')),
                 ('decimals', models.PositiveSmallIntegerField(default=1, verbose_name='decimals')),
                 ('unit_label', models.CharField(blank=True, max_length=16, verbose_name='unit')),
-                ('interval', models.CharField(blank=True, choices=[('', 'None'), ('binomial', '95% interval of a ratio of two counts (Wilson)')], default='', max_length=12, verbose_name='confidence interval')),
+                ('interval', models.CharField(blank=True, choices=[('', 'None'), ('binomial', 'Wilson interval of a ratio of two counts (95%)')], default='', max_length=12, verbose_name='confidence interval')),
                 ('builtin', models.BooleanField(default=False, editable=False)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
