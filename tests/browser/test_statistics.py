@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def births(county, settings, tmp_path):
+def births(county, personas, settings, tmp_path):
     settings.DATA_DIR = tmp_path
     # Written directly: the code lists the birth service checks may be flushed by other transactional tests.
     mother = make_person(county.dc_village1, name="李梅", sex="2", birth_date=date(1995, 4, 2))
