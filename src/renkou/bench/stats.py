@@ -60,14 +60,14 @@ def run(argv: list[str], out: Any) -> None:
         _inner(args, out)
         return
     w = out.write
-    w(f"renkou bench stats: a county of about {args.persons:,} residents (seed {args.seed}), SQLite\n")
+    w("renkou bench stats (SQLite)\n")
     with tempfile.TemporaryDirectory(prefix="renkou-bench-stats-") as tmp:
         data_dir = Path(args.data_dir) if args.data_dir else Path(tmp)
         data_dir.mkdir(parents=True, exist_ok=True)
         if not (data_dir / "truth.json").exists():
             _renkou(["migrate", "-v0"], data_dir)
             seconds = _renkou(["demo", "--persons", str(args.persons), "--seed", str(args.seed)], data_dir)
-            w(f"  county generated in {seconds:.1f} s\n")
+            w(f"  county of about {args.persons:,} residents (seed {args.seed}) generated in {seconds:.1f} s\n")
         else:
             w(f"  reusing the county in {data_dir}\n")
         out.flush()

@@ -13,6 +13,7 @@ docs/benchmarks.md).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import time
@@ -226,11 +227,18 @@ def snapshot_meta(path: Path | None = None) -> dict | None:
 def snapshot_ensure() -> SnapshotInfo:
     """The current snapshot, rebuilt first if the register changed since it was written."""
     path = snapshot_dir()
-    meta = snapshot_meta(path)
-    if meta is not None and meta.get("fingerprint") == register_fingerprint() and all(
-            (path / f"{t}.parquet").exists() for t in TABLES):
-        return SnapshotInfo(path=path, rows=meta.get("rows", {}), rebuilt=False)
-    return snapshot_build(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # One builder at a time across the server's processes; the others wait and then find it fresh.
+    with open(path.parent / "snapshot.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            meta = snapshot_meta(path)
+            if meta is not None and meta.get("fingerprint") == register_fingerprint() and all(
+                    (path / f"{t}.parquet").exists() for t in TABLES):
+                return SnapshotInfo(path=path, rows=meta.get("rows", {}), rebuilt=False)
+            return snapshot_build(path)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 _CODE_COLUMNS = {"county", "code", "parent_code", "unit", "ancestor", "residence_unit", "registration_unit",
