@@ -97,57 +97,64 @@ def _county_code() -> str:
     return (root or "000000")[:6]
 
 
-def _queries() -> dict[str, tuple[str, list[str], str]]:
-    """table → (SQL on the register, column names, DuckDB SELECT over ``raw`` that types the columns)."""
-    u, p, h, e, m = (OrgUnit._meta.db_table, Person._meta.db_table, Household._meta.db_table,
-                     Event._meta.db_table, Marriage._meta.db_table)
-    tz = _tz_offset_hours()
+def _raw_queries() -> dict[str, tuple[str, list[str]]]:
+    """table → (SQL on the register, column names). No joins and no declared date types in the answer: the
+    database only streams its rows (dates and times as text, booleans as integers), DuckDB does the rest."""
+    p, h, e, m = (Person._meta.db_table, Household._meta.db_table, Event._meta.db_table, Marriage._meta.db_table)
     return {
         "persons": (
-            f"SELECT p.id, p.sex, p.birth_date, p.death_date, p.marital_status, "
-            f"COALESCE(NULLIF(p.registration_type, ''), h.registration_type, '') AS registration_type, "
-            f"p.residence_status, ru.code, gu.code "
-            f"FROM {p} p LEFT JOIN {h} h ON h.id = p.household_id "
-            f"LEFT JOIN {u} ru ON ru.id = p.residence_unit_id LEFT JOIN {u} gu ON gu.id = p.registration_unit_id",
-            ["id", "sex", "birth_date", "death_date", "marital_status", "registration_type", "residence_status",
-             "residence_unit", "registration_unit"],
-            "SELECT CAST(id AS BIGINT) AS id, CAST(sex AS VARCHAR) AS sex, CAST(birth_date AS DATE) AS birth_date, "
-            "CAST(death_date AS DATE) AS death_date, CAST(marital_status AS VARCHAR) AS marital_status, "
-            "CAST(registration_type AS VARCHAR) AS registration_type, "
-            "CAST(residence_status AS VARCHAR) AS residence_status, CAST(residence_unit AS VARCHAR) AS residence_unit, "
-            "CAST(registration_unit AS VARCHAR) AS registration_unit FROM raw",
-        ),
+            f"SELECT id, sex, CAST(birth_date AS TEXT), CAST(death_date AS TEXT), marital_status, registration_type, "
+            f"household_id, residence_status, residence_unit_id, registration_unit_id FROM {p}",
+            ["id", "sex", "birth_date", "death_date", "marital_status", "registration_type", "household_id",
+             "residence_status", "residence_unit_id", "registration_unit_id"]),
+        "households": (f"SELECT id, registration_type FROM {h}", ["id", "registration_type"]),
         "events": (
-            f"SELECT e.id, e.kind, e.person_id, e.date, eu.code, e.mother_id, mo.birth_date, e.sex, e.live_born, "
-            f"e.birth_order, fu.code, tu.code, e.from_county, e.to_county, e.recorded_at, pe.sex, pe.residence_status "
-            f"FROM {e} e LEFT JOIN {u} eu ON eu.id = e.unit_id LEFT JOIN {p} mo ON mo.id = e.mother_id "
-            f"LEFT JOIN {u} fu ON fu.id = e.from_unit_id LEFT JOIN {u} tu ON tu.id = e.to_unit_id "
-            f"LEFT JOIN {p} pe ON pe.id = e.person_id",
-            ["id", "kind", "person_id", "date", "unit", "mother_id", "mother_birth_date", "sex", "live_born",
-             "birth_order", "from_unit", "to_unit", "from_county", "to_county", "recorded_at", "person_sex",
-             "person_status"],
-            "SELECT CAST(id AS BIGINT) AS id, CAST(kind AS VARCHAR) AS kind, CAST(person_id AS BIGINT) AS person_id, "
-            "CAST(date AS DATE) AS date, CAST(unit AS VARCHAR) AS unit, CAST(mother_id AS BIGINT) AS mother_id, "
-            "CAST(mother_birth_date AS DATE) AS mother_birth_date, CAST(sex AS VARCHAR) AS sex, "
-            "CAST(live_born AS BOOLEAN) AS live_born, CAST(birth_order AS INTEGER) AS birth_order, "
-            "CAST(from_unit AS VARCHAR) AS from_unit, CAST(to_unit AS VARCHAR) AS to_unit, "
-            "CAST(from_county AS VARCHAR) AS from_county, CAST(to_county AS VARCHAR) AS to_county, "
-            f"CAST(CAST(recorded_at AS TIMESTAMP) + INTERVAL {tz} HOUR AS DATE) AS recorded_on, "
-            "CAST(person_sex AS VARCHAR) AS person_sex, CAST(person_status AS VARCHAR) AS person_status FROM raw",
-        ),
+            f"SELECT id, kind, person_id, CAST(date AS TEXT), unit_id, mother_id, sex, CAST(live_born AS INTEGER), "
+            f"birth_order, from_unit_id, to_unit_id, from_county, to_county, CAST(recorded_at AS TEXT) FROM {e}",
+            ["id", "kind", "person_id", "date", "unit_id", "mother_id", "sex", "live_born", "birth_order",
+             "from_unit_id", "to_unit_id", "from_county", "to_county", "recorded_at"]),
         "marriages": (
-            f"SELECT m.id, m.husband_id, m.wife_id, m.married_on, m.ended_on, m.end_reason, mu.code "
-            f"FROM {m} m LEFT JOIN {u} mu ON mu.id = m.unit_id",
-            ["id", "husband_id", "wife_id", "married_on", "ended_on", "end_reason", "unit"],
-            "SELECT CAST(id AS BIGINT) AS id, CAST(husband_id AS BIGINT) AS husband_id, "
-            "CAST(wife_id AS BIGINT) AS wife_id, CAST(married_on AS DATE) AS married_on, "
-            "CAST(ended_on AS DATE) AS ended_on, CAST(end_reason AS VARCHAR) AS end_reason, "
-            "CAST(unit AS VARCHAR) AS unit FROM raw",
-        ),
+            f"SELECT id, husband_id, wife_id, CAST(married_on AS TEXT), CAST(ended_on AS TEXT), end_reason, unit_id "
+            f"FROM {m}",
+            ["id", "husband_id", "wife_id", "married_on", "ended_on", "end_reason", "unit_id"]),
     }
 
 
-def _unit_tables(county: str) -> tuple[pa.Table, pa.Table]:
+def _typed_queries(county: str) -> dict[str, str]:
+    """The snapshot tables, made by DuckDB from the raw tables (``raw_<name>``) and ``unit_ids``."""
+    tz = _tz_offset_hours()
+    # Django stores UTC: the first 19 characters are the UTC time on SQLite and on PostgreSQL (session in UTC).
+    recorded = f"CAST(CAST(substr(e.recorded_at, 1, 19) AS TIMESTAMP) + INTERVAL {tz} HOUR AS DATE)"
+    return {
+        "persons": f"""
+SELECT '{county}' AS county, CAST(p.id AS BIGINT) AS id, CAST(p.sex AS VARCHAR) AS sex,
+  CAST(p.birth_date AS DATE) AS birth_date, CAST(p.death_date AS DATE) AS death_date,
+  CAST(p.marital_status AS VARCHAR) AS marital_status,
+  CAST(COALESCE(NULLIF(p.registration_type, ''), h.registration_type, '') AS VARCHAR) AS registration_type,
+  CAST(p.residence_status AS VARCHAR) AS residence_status, ru.code AS residence_unit, gu.code AS registration_unit
+FROM raw_persons p LEFT JOIN raw_households h ON h.id = p.household_id
+LEFT JOIN unit_ids ru ON ru.id = p.residence_unit_id LEFT JOIN unit_ids gu ON gu.id = p.registration_unit_id""",
+        "events": f"""
+SELECT '{county}' AS county, CAST(e.id AS BIGINT) AS id, CAST(e.kind AS VARCHAR) AS kind,
+  CAST(e.person_id AS BIGINT) AS person_id, CAST(e.date AS DATE) AS date, eu.code AS unit,
+  CAST(e.mother_id AS BIGINT) AS mother_id, CAST(mo.birth_date AS DATE) AS mother_birth_date,
+  CAST(e.sex AS VARCHAR) AS sex, CAST(e.live_born AS BOOLEAN) AS live_born,
+  CAST(e.birth_order AS INTEGER) AS birth_order, fu.code AS from_unit, tu.code AS to_unit,
+  CAST(e.from_county AS VARCHAR) AS from_county, CAST(e.to_county AS VARCHAR) AS to_county,
+  {recorded} AS recorded_on, CAST(pe.sex AS VARCHAR) AS person_sex,
+  CAST(pe.residence_status AS VARCHAR) AS person_status
+FROM raw_events e LEFT JOIN unit_ids eu ON eu.id = e.unit_id LEFT JOIN raw_persons mo ON mo.id = e.mother_id
+LEFT JOIN unit_ids fu ON fu.id = e.from_unit_id LEFT JOIN unit_ids tu ON tu.id = e.to_unit_id
+LEFT JOIN raw_persons pe ON pe.id = e.person_id""",
+        "marriages": f"""
+SELECT '{county}' AS county, CAST(m.id AS BIGINT) AS id, CAST(m.husband_id AS BIGINT) AS husband_id,
+  CAST(m.wife_id AS BIGINT) AS wife_id, CAST(m.married_on AS DATE) AS married_on,
+  CAST(m.ended_on AS DATE) AS ended_on, CAST(m.end_reason AS VARCHAR) AS end_reason, mu.code AS unit
+FROM raw_marriages m LEFT JOIN unit_ids mu ON mu.id = m.unit_id""",
+    }
+
+
+def _unit_tables(county: str) -> tuple[pa.Table, pa.Table, tuple[list[int], list[str]]]:
     rows = list(OrgUnit.objects.order_by("code").values_list("id", "code", "name", "level", "parent_id", "path",
                                                              "opened_on", "closed_on"))
     code_of = {r[0]: r[1] for r in rows}
@@ -172,7 +179,7 @@ def _unit_tables(county: str) -> tuple[pa.Table, pa.Table]:
         "county": [county] * len(unit_codes), "unit": unit_codes, "ancestor": ancestor_codes,
         "ancestor_level": pa.array(ancestor_levels, pa.int32()),
     })
-    return units, ancestors
+    return units, ancestors, ([r[0] for r in rows], [r[1] for r in rows])
 
 
 def snapshot_build(target: Path | None = None) -> SnapshotInfo:
@@ -187,7 +194,7 @@ def snapshot_build(target: Path | None = None) -> SnapshotInfo:
     con = duckdb.connect()
     try:
         t0 = time.perf_counter()
-        units, ancestors = _unit_tables(county)
+        units, ancestors, unit_ids = _unit_tables(county)
         for name, table in (("units", units), ("ancestors", ancestors)):
             pa_path = work / f"{name}.parquet"
             con.register("raw", table)
@@ -195,15 +202,17 @@ def snapshot_build(target: Path | None = None) -> SnapshotInfo:
             con.unregister("raw")
             info.rows[name] = table.num_rows
         info.seconds["units"] = time.perf_counter() - t0
-        for name, (sql, names, typed) in _queries().items():
+        con.register("unit_ids", pa.table({"id": pa.array(unit_ids[0], pa.int64()),
+                                           "code": pa.array(unit_ids[1], pa.string())}))
+        for name, (sql, names) in _raw_queries().items():
             t0 = time.perf_counter()
-            raw = _arrow(_fetch(sql, names))
-            con.register("raw", raw)
-            con.execute(f"COPY (SELECT '{county}' AS county, * FROM ({typed})) TO '{work / (name + '.parquet')}' "
-                        "(FORMAT parquet)")
-            con.unregister("raw")
-            info.rows[name] = raw.num_rows
-            info.seconds[name] = time.perf_counter() - t0
+            con.register(f"raw_{name}", _arrow(_fetch(sql, names)))
+            info.seconds[f"read {name}"] = time.perf_counter() - t0
+        for name, sql in _typed_queries(county).items():
+            t0 = time.perf_counter()
+            con.execute(f"COPY ({sql}) TO '{work / (name + '.parquet')}' (FORMAT parquet)")
+            info.rows[name] = con.execute(f"SELECT count(*) FROM raw_{name}").fetchone()[0]
+            info.seconds[f"write {name}"] = time.perf_counter() - t0
     finally:
         con.close()
     (work / "meta.json").write_text(json.dumps({

@@ -35,8 +35,8 @@ class Command(BaseCommand):
             info = snapshot_build(target)
             self.stdout.write(f"Snapshot written to {info.path} in {info.total_seconds:.2f} s")
             for table, rows in info.rows.items():
-                seconds = info.seconds.get(table)
-                self.stdout.write(f"  {table:<10} {rows:>10,} rows" + (f"  {seconds:.2f} s" if seconds else ""))
+                self.stdout.write(f"  {table:<10} {rows:>10,} rows")
+            self.stdout.write("  " + ", ".join(f"{step} {s:.2f} s" for step, s in info.seconds.items()))
             return
         try:
             periods = [Period.parse(p) for p in (opts["period"] or [str(timezone.localdate().year - 1)])]
