@@ -2,7 +2,8 @@
 
 Each element counts rows of one *source* (a table the engine derives from the snapshot, see ``engine.SOURCES``):
 
-- stock sources hold the persons living here at a date (``pop``: everyone; ``mw``: married women) and are read
+- stock sources hold the persons living here at a date (``pop_age``: everyone by sex and age; ``pop_attr``: by
+  registration type and residence status; ``mw``: married women by age) and are read
   at the period's start (the day before its first day, 24:00), its end (its last day, 24:00) or as the mean of
   the two (``at``);
 - flow sources hold dated events (births, deaths, marriages, divorces, moves) counted in the period.
@@ -149,7 +150,7 @@ class DataElement:
         return f"CASE WHEN {nulls} THEN NULL ELSE concat({joined}) END"
 
 
-def _stock(code: str, zh: str, en: str, at: str, *, source: str = "pop", flt: str = "TRUE",
+def _stock(code: str, zh: str, en: str, at: str, *, source: str = "pop_age", flt: str = "TRUE",
            cats: tuple[Category, ...] = (SEX,), desc: str = "") -> DataElement:
     return DataElement(code, zh, en, source, at=at, filter=flt, categories=cats, description=desc)
 
@@ -171,9 +172,9 @@ ELEMENTS: tuple[DataElement, ...] = (
     _stock("POP_END_AGE5", "期末人口（按年龄组、性别）", "Population at the end by age group and sex", "end",
            cats=(AGE5, SEX)),
     _stock("POP_END_REGTYPE", "期末人口（按户口性质）", "Population at the end by registration type", "end",
-           cats=(REGTYPE,)),
+           source="pop_attr", cats=(REGTYPE,)),
     _stock("POP_END_STATUS", "期末人口（按居住状态）", "Population at the end by residence status", "end",
-           cats=(STATUS,)),
+           source="pop_attr", cats=(STATUS,)),
     _stock("WOMEN_15_49_END", "期末育龄妇女", "Women aged 15–49 at the end", "end", flt=WOMEN_15_49, cats=()),
     _stock("WOMEN_15_49_MEAN", "平均育龄妇女", "Mean women aged 15–49", "mean", flt=WOMEN_15_49, cats=()),
     _stock("WOMEN_MEAN_AGE1", "平均育龄妇女（按单岁年龄）", "Mean women by single year of age", "mean",

@@ -64,6 +64,10 @@ FROM (SELECT s.unit, dd.d, p.sex, {age_sql('p.birth_date', 'dd.d')} AS age, p.re
   JOIN dates dd ON s.valid_from <= dd.d AND dd.d < s.valid_to
   WHERE s.unit IS NOT NULL AND p.birth_date <= dd.d AND (p.death_date IS NULL OR p.death_date > dd.d)) x
 GROUP BY 1, 2, 3, 4, 5, 6"""),
+    # The same, by village, sex and age only, and by registration type and status only: what the elements read.
+    ("src_pop_age", "SELECT unit, d, sex, age, SUM(n) AS n FROM src_pop GROUP BY 1, 2, 3, 4"),
+    ("src_pop_attr", "SELECT unit, d, registration_type, residence_status, SUM(n) AS n FROM src_pop "
+                     "GROUP BY 1, 2, 3, 4"),
     # Married women living here at each date.
     ("src_mw", f"""
 SELECT s.unit, dd.d, {age_sql('p.birth_date', 'dd.d')} AS age, COUNT(*) AS n
@@ -222,7 +226,7 @@ def run_spark(snapshots: Sequence[Path], periods: Iterable[Period],
     cached = []
     for name, sql in STEPS:
         df = spark.sql(to_spark_sql(sql))
-        if name in ("spells", "src_pop", "src_mw"):
+        if name in ("spells", "src_pop", "src_pop_age", "src_pop_attr", "src_mw"):
             df = df.cache()
             cached.append(df)
         df.createOrReplaceTempView(name)
