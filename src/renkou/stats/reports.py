@@ -106,8 +106,7 @@ class _Values:
 
     def __init__(self, units: list[OrgUnit], period: Period):
         self.period = period
-        self.cube: Cube = cube_for([period], [u.code for u in units])
-        self.cube = Cube(self.cube.keys, [(u.code, period.code) for u in units], _aligned(self.cube, units, period))
+        self.cube: Cube = cube_for([period], [u.code for u in units]).aligned([(u.code, period.code) for u in units])
         self.col = {u.code: j for j, u in enumerate(units)}
         self.indicators = {i.code: i for i in Indicator.objects.all()}
         self._computed: dict[str, object] = {}
@@ -120,17 +119,6 @@ class _Values:
             self._computed[code] = compute(Definition.of(self.indicators[code]), self.cube)
         arr = getattr(self._computed[code], part)
         return None if arr is None else _num(arr[self.col[unit.code]])
-
-
-def _aligned(cube: Cube, units: list[OrgUnit], period: Period):
-    import numpy as np
-
-    m = np.zeros((len(cube.keys), len(units)))
-    for j, u in enumerate(units):
-        i = cube.row_index.get((u.code, period.code))
-        if i is not None:
-            m[:, j] = cube.matrix[:, i]
-    return m
 
 
 def _units_rows(unit: OrgUnit, columns: list[Column], fill: Callable[[_Values, OrgUnit], dict], period: Period

@@ -131,7 +131,7 @@ def values(element_codes: Iterable[str], unit_codes: Iterable[str], periods: Ite
                         out.append({"data_element": code, "category_option_combo": coc, "org_unit": u,
                                     "period": p.code, "value": _number(cube.value(key, u, p.code))})
             continue
-        full = Cube(cube.keys, [(u, p.code) for u in units for p in plist], _dense(cube, units, plist))
+        full = cube.aligned([(u, p.code) for u in units for p in plist])
         result = compute(Definition.of(indicators[code]), full)
         for j, (u, p) in enumerate(full.rows):
             v = _number(result.value[j])
@@ -139,17 +139,6 @@ def values(element_codes: Iterable[str], unit_codes: Iterable[str], periods: Ite
                 out.append({"data_element": code, "category_option_combo": "", "org_unit": u, "period": p,
                             "value": v})
     return out
-
-
-def _dense(cube: Cube, units: Sequence[str], plist: Sequence[Period]):
-    import numpy as np
-
-    cols = [cube.row_index.get((u, p.code)) for u in units for p in plist]
-    m = np.zeros((len(cube.keys), len(cols)))
-    for j, c in enumerate(cols):
-        if c is not None:
-            m[:, j] = cube.matrix[:, c]
-    return m
 
 
 def units_for_report(unit: OrgUnit) -> list[OrgUnit]:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from renkou.accounts.scope import scope_for
-from renkou.core.errors import NotFound, RuleViolation
+from renkou.core.errors import NotFound, PermissionDenied, RuleViolation
 from renkou.core.forms import add_violations
 from renkou.core.views import page
 from renkou.orgunits.models import OrgUnit
@@ -63,7 +63,7 @@ def _charts(unit: OrgUnit, period: Period, children: list[OrgUnit]) -> dict:
                "men": [cube.value(("POP_END_AGE5", f"{o.code}.MALE"), unit.code, period.code) for o in AGE5.options],
                "women": [cube.value(("POP_END_AGE5", f"{o.code}.FEMALE"), unit.code, period.code)
                          for o in AGE5.options]}
-    rates = selectors.indicator_values(_cube_for_units(cube, children, period),
+    rates = selectors.indicator_values(cube.aligned([(c.code, period.code) for c in children]),
                                        selectors.indicators_list().filter(code__in=["CBR", "SRB", "TFR"]))
     compare = {"labels": [c.name for c in children],
                "series": [{"name": _("Crude birth rate (‰)"), "data": _clean(rates["CBR"].value)}],
@@ -71,19 +71,6 @@ def _charts(unit: OrgUnit, period: Period, children: list[OrgUnit]) -> dict:
                "births": [cube.value(("LIVE_BIRTHS", ""), c.code, period.code) for c in children],
                "srbLabel": _("Sex ratio at birth")} if "CBR" in rates and "SRB" in rates else None
     return {"trend": trend, "pyramid": pyramid, "compare": compare}
-
-
-def _cube_for_units(cube, units, period):
-    import numpy as np
-
-    from renkou.stats.cube import Cube
-
-    m = np.zeros((len(cube.keys), len(units)))
-    for j, u in enumerate(units):
-        i = cube.row_index.get((u.code, period.code))
-        if i is not None:
-            m[:, j] = cube.matrix[:, i]
-    return Cube(cube.keys, [(u.code, period.code) for u in units], m)
 
 
 def _clean(arr) -> list:
@@ -137,7 +124,7 @@ def indicator_list(request):
 def _can_edit(user) -> bool:
     try:
         services.require_statistician(user)
-    except Exception:  # noqa: BLE001 - PermissionDenied: the page just hides the edit links
+    except PermissionDenied:  # the page just hides the edit links
         return False
     return True
 
