@@ -6,5 +6,7 @@ BENCHMARKS = {
     "import": "persons file (CSV, XLSX) through full validation into SQLite and PostgreSQL vs django-import-export",
     "dedup": "duplicate scan on a county with known duplicates: time, precision and recall against a baseline rule",
     "export": "export of a whole county's persons (XLSX, CSV) and the data-quality report, against naive baselines",
+    "stats": "statistics: snapshot, every indicator for every unit by DuckDB vs the Django ORM unit by unit; "
+             "--province N: Spark vs DuckDB",
     "search": "person search over HTTP: p50/p95 latency and requests per second with concurrent clients",
 }

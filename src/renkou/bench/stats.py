@@ -1,0 +1,294 @@
+"""renkou bench stats: snapshot time, every indicator for every unit by DuckDB, against the Django ORM unit by unit.
+
+Generates a synthetic county (``renkou demo``) into a fresh SQLite database in a temporary folder (or reuses
+``--data-dir``; the install's own database is never touched), then, in a child process on that database:
+
+1. writes the Parquet snapshot (timed);
+2. DuckDB: every data element and every indicator for every unit for one year of each period type — the
+   calendar year, the family-planning year, both halves of each, the four quarters and twelve months (22
+   periods) — and for the two annual periods alone;
+3. baseline, same run: the figures the indicators need, for the two annual periods, computed with the Django ORM
+   unit by unit (aggregate queries per unit, period and date; the movers' residence resolved in Python), then
+   the same indicator code; the values must equal DuckDB's (else the benchmark fails);
+4. ``--province N``: N copies of the snapshot recoded as N counties, computed by DuckDB and by Spark (local
+   mode) for the calendar year; both results must be equal.
+
+Prints the figures and the ratios; it never fails on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("RENKOU_DATABASE_URL", None)
+    env.pop("RENKOU_DEMO_TRUTH", None)
+    env["RENKOU_DATA_DIR"] = str(data_dir)
+    env["DJANGO_SETTINGS_MODULE"] = "renkou.settings"
+    return env
+
+
+def _renkou(args: list[str], data_dir: Path, out: Any = None) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "renkou.cli", *args], env=_env(data_dir), check=True,  # noqa: S603
+                   stdout=None if out else subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def run(argv: list[str], out: Any) -> None:
+    parser = argparse.ArgumentParser(prog="renkou bench stats", description=__doc__.split("\n")[0])
+    parser.add_argument("--persons", type=int, default=100_000, help="residents of the county (default 100000)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--province", type=int, default=0, help="also Spark vs DuckDB on N county snapshots")
+    parser.add_argument("--data-dir", default=None,
+                        help="reuse (or create) the county in this folder instead of a temporary one")
+    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.inner:
+        _inner(args, out)
+        return
+    w = out.write
+    w("renkou bench stats (SQLite)\n")
+    with tempfile.TemporaryDirectory(prefix="renkou-bench-stats-") as tmp:
+        data_dir = Path(args.data_dir) if args.data_dir else Path(tmp)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if not (data_dir / "truth.json").exists():
+            _renkou(["migrate", "-v0"], data_dir)
+            seconds = _renkou(["demo", "--persons", str(args.persons), "--seed", str(args.seed)], data_dir)
+            w(f"  county of about {args.persons:,} residents (seed {args.seed}) generated in {seconds:.1f} s\n")
+        else:
+            w(f"  reusing the county in {data_dir}\n")
+        out.flush()
+        inner = ["bench", "stats", "--inner", "--province", str(args.province)]
+        subprocess.run([sys.executable, "-m", "renkou.cli", *inner], env=_env(data_dir), check=True)  # noqa: S603
+
+
+# ------------------------------------------------------------------------------------------------- the child
+
+
+def _inner(args, out) -> None:  # noqa: C901 - a script: measure, compare, print
+    import numpy as np
+    from django.conf import settings
+
+    from renkou.orgunits.periods import Period
+    from renkou.stats import engine
+    from renkou.stats.cube import Cube
+    from renkou.stats.indicators import Definition, compute
+    from renkou.stats.models import Indicator
+    from renkou.stats.snapshot import snapshot_build
+
+    w = out.write
+    truth = json.loads((Path(settings.DATA_DIR) / "truth.json").read_text())
+    year = max(int(y) for y, v in truth["years"].items() if not v["partial"])
+    w(f"  persons on the register: {truth['register']['persons']:,}; year {year}\n")
+    snap_dir = Path(settings.DATA_DIR) / "stats" / "bench-snapshot"
+    info = snapshot_build(snap_dir)
+    w(f"snapshot: {info.total_seconds:.2f} s ({', '.join(f'{t} {n:,}' for t, n in info.rows.items())})\n")
+
+    y = Period.parse(str(year))
+    annual = [y, Period.parse(f"FP{year}")]
+    every = [*annual, *[Period.parse(c) for c in (f"{year}S1", f"{year}S2", f"FP{year}H1", f"FP{year}H2")],
+             *[Period.parse(f"{year}Q{q}") for q in range(1, 5)],
+             *[Period.parse(f"{year}{m:02d}") for m in range(1, 13)]]
+    defs = [Definition.of(i) for i in Indicator.objects.all()]
+    from renkou.orgunits.models import OrgUnit
+
+    unit_codes = list(OrgUnit.objects.values_list("code", flat=True))
+
+    def duck(periods):
+        t0 = time.perf_counter()
+        res = engine.run_duckdb([snap_dir], periods)
+        cube = Cube.from_arrow(res.table).aligned([(u, p.code) for u in unit_codes for p in periods])
+        values = {d.code: compute(d, cube) for d in defs}
+        return time.perf_counter() - t0, res, cube, values
+
+    duck(annual)  # warm-up: imports, file cache
+    t_all, res_all, cube_all, _v = duck(every)
+    units = len({u for u, _p in cube_all.rows})
+    w(f"duckdb, 22 periods (every type, one year): {t_all:.3f} s — {res_all.table.num_rows:,} element values, "
+      f"{len(defs)} indicators × {len(cube_all.rows):,} unit-periods ({units} units)\n")
+    t_duck, _res, cube, duck_values = duck(annual)
+    w(f"duckdb, the 2 annual periods: {t_duck:.3f} s\n")
+
+    t0 = time.perf_counter()
+    orm_cube, queries = _orm_baseline(annual)
+    orm_values = {d.code: compute(d, orm_cube) for d in defs}
+    t_orm = time.perf_counter() - t0
+    w(f"baseline, Django ORM unit by unit, the 2 annual periods: {t_orm:.2f} s ({queries:,} queries)\n")
+    # Same results: every indicator for every unit and period.
+    index = {r: j for j, r in enumerate(cube.rows)}
+    mismatches = 0
+    for code, comp in orm_values.items():
+        for j, row in enumerate(orm_cube.rows):
+            a, b = comp.value[j], duck_values[code].value[index[row]] if row in index else np.nan
+            if not (a == b or (np.isnan(a) and np.isnan(b))):
+                mismatches += 1
+                if mismatches <= 5:
+                    w(f"  MISMATCH {code} {row}: ORM {a} DuckDB {b}\n")
+    if mismatches:
+        raise SystemExit(f"{mismatches} indicator values differ between the ORM baseline and DuckDB")
+    w(f"same results: {len(orm_values)} indicators × {len(orm_cube.rows):,} unit-periods equal\n")
+    w(f"ratio ORM / DuckDB (same work): {t_orm / t_duck:.1f}×; all 22 periods by DuckDB in {t_all:.3f} s "
+      f"({'under' if t_all < 1 else 'over'} the 1 s goal)\n")
+
+    if args.province:
+        _province(args.province, snap_dir, y, w)
+
+
+def _province(n: int, snap_dir: Path, period, w) -> None:
+    from renkou.stats import engine
+    from renkou.stats.snapshot import snapshot_copy_as
+
+    root = snap_dir.parent / "province"
+    import shutil
+
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir()
+    t0 = time.perf_counter()
+    dirs = []
+    for k in range(n):
+        county = f"{990000 + k + 1:06d}"
+        dirs.append(snapshot_copy_as(snap_dir, root / county, county))
+    w(f"province: {n} county snapshots (copies of this county recoded {dirs[0].name}…{dirs[-1].name}) written in "
+      f"{time.perf_counter() - t0:.1f} s\n")
+    duck = engine.run_duckdb(dirs, [period])
+    w(f"  duckdb: {duck.seconds:.2f} s, {duck.table.num_rows:,} values\n")
+    spark = engine.run_spark(dirs, [period])
+    w(f"  spark (local[2]): {spark.seconds:.2f} s, {spark.table.num_rows:,} values (after session start-up)\n")
+    same = duck.as_dict() == spark.as_dict()
+    w(f"  same results: {same}; ratio spark / duckdb: {spark.seconds / duck.seconds:.1f}×\n")
+    if not same:
+        raise SystemExit("Spark and DuckDB differ")
+
+
+# --------------------------------------------------------------------------------------- the ORM baseline
+
+HERE = ("resident", "in")
+
+
+def _orm_baseline(periods) -> tuple[Any, int]:  # noqa: C901 - the naive way, on purpose unit by unit
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+    from django.db import connection
+    from django.db.models import Count, Exists, OuterRef, Q
+    from django.test.utils import CaptureQueriesContext
+
+    from renkou.orgunits.models import OrgUnit
+    from renkou.registry.models import Event, Person
+    from renkou.stats.cube import Cube
+
+    tz = ZoneInfo(settings.TIME_ZONE)
+    moves = ("move_in", "move_out")
+    items: list[tuple[str, str, str, str, float]] = []
+
+    def age_bounds(d: date, a: int) -> tuple[date, date]:
+        """Born in (d − (a+1) years, d − a years]: completed age a on day d."""
+        hi = _minus_years(d, a)
+        lo = _minus_years(d, a + 1) + timedelta(days=1)
+        return lo, hi
+
+    with CaptureQueriesContext(connection) as ctx:
+        for unit in OrgUnit.objects.order_by("code"):
+            ids = list(OrgUnit.objects.filter(path__startswith=unit.path).values_list("id", flat=True))
+            # The movers of this subtree: everyone with a move whose unit, origin or destination lies in it.
+            mover_ids = Event.objects.filter(kind__in=moves, person__isnull=False).filter(
+                Q(unit_id__in=ids) | Q(from_unit_id__in=ids) | Q(to_unit_id__in=ids)).values("person_id")
+            mover_rows = list(Event.objects.filter(kind__in=moves, person_id__in=mover_ids).order_by(
+                "person_id", "date", "id").values_list("person_id", "kind", "date", "unit_id", "from_unit_id",
+                                                       "to_unit_id", "person__sex", "person__birth_date",
+                                                       "person__death_date"))
+            by_person: dict[int, list] = defaultdict(list)
+            for r in mover_rows:
+                by_person[r[0]].append(r)
+            idset = set(ids)
+            for p in periods:
+                code = p.code
+                for at, d in (("start", p.start - timedelta(days=1)), ("end", p.end)):
+                    alive = Q(birth_date__lte=d) & (Q(death_date__isnull=True) | Q(death_date__gt=d))
+                    women = {f"a{a}": Count("id", filter=Q(sex="2", birth_date__range=age_bounds(d, a)))
+                             for a in range(15, 50)}
+                    agg = Person.objects.filter(alive, residence_unit_id__in=ids, residence_status__in=HERE).exclude(
+                        Exists(Event.objects.filter(person=OuterRef("pk"), kind__in=moves))).aggregate(
+                        n=Count("id"), **women)
+                    women_by_age = Counter({a: agg[f"a{a}"] for a in range(15, 50)})
+                    total = agg["n"]
+                    for rows in by_person.values():
+                        where = _unit_at(rows, d)
+                        _pid, _k, _dt, _u, _f, _t, sex, born, died = rows[0]
+                        if where in idset and born <= d and (died is None or died > d):
+                            total += 1
+                            if sex == "2":
+                                age = _age(born, d)
+                                if 15 <= age <= 49:
+                                    women_by_age[age] += 1
+                    half = 0.5
+                    items.append(("POP_MEAN", "", unit.code, code, total * half))
+                    items.append(("WOMEN_15_49_MEAN", "", unit.code, code, sum(women_by_age.values()) * half))
+                    for a, n in women_by_age.items():
+                        items.append(("WOMEN_MEAN_AGE1", f"A{a}", unit.code, code, n * half))
+                    items.append((f"POP_{at.upper()}", "", unit.code, code, total))
+                births = list(Event.objects.filter(kind="birth", unit_id__in=ids, date__range=(p.start, p.end))
+                              .values_list("sex", "live_born", "birth_order", "mother__birth_date", "date",
+                                           "recorded_at"))
+                live = [b for b in births if b[1]]
+                items += [("LIVE_BIRTHS", "", unit.code, code, len(live)),
+                          ("LIVE_BIRTHS", "MALE", unit.code, code, sum(b[0] == "1" for b in live)),
+                          ("LIVE_BIRTHS", "FEMALE", unit.code, code, sum(b[0] == "2" for b in live)),
+                          ("LIVE_BIRTHS_ORDER", "O1", unit.code, code, sum(b[2] == 1 for b in live)),
+                          ("LIVE_BIRTHS_ORDER", "O2", unit.code, code, sum(b[2] == 2 for b in live)),
+                          ("LIVE_BIRTHS_ORDER", "O3P", unit.code, code, sum((b[2] or 0) >= 3 for b in live)),
+                          ("LIVE_BIRTHS_LATE", "", unit.code, code,
+                           sum(b[5].astimezone(tz).date() > p.end for b in live))]
+                for age, n in Counter(_age(b[3], b[4]) for b in live if b[3]).items():
+                    if 15 <= age <= 49:
+                        items.append(("LIVE_BIRTHS_MAGE1", f"A{age}", unit.code, code, n))
+                start = datetime.combine(p.start, datetime.min.time(), tz)
+                end = datetime.combine(p.end + timedelta(days=1), datetime.min.time(), tz)
+                items.append(("LIVE_BIRTHS_EARLIER", "", unit.code, code, Event.objects.filter(
+                    kind="birth", live_born=True, unit_id__in=ids, date__lt=p.start, recorded_at__gte=start,
+                    recorded_at__lt=end).count()))
+                items.append(("DEATHS_RESIDENCE", "HERE", unit.code, code, Event.objects.filter(
+                    kind="death", unit_id__in=ids, date__range=(p.start, p.end),
+                    person__residence_status__in=HERE).count()))
+    merged: dict[tuple[str, str, str, str], float] = defaultdict(float)
+    for k0, k1, u, pc, v in items:
+        merged[(k0, k1, u, pc)] += v
+    return Cube.from_rows([(*k, v) for k, v in merged.items()]), len(ctx.captured_queries)
+
+
+def _minus_years(d: date, n: int) -> date:
+    try:
+        return d.replace(year=d.year - n)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year - n, day=28)
+
+
+def _age(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _unit_at(rows: list, d: date) -> int | None:
+    """The unit a mover lived in at the end of day d (the engines' rule, in Python)."""
+    last = None
+    for r in rows:
+        if r[2] <= d:
+            last = r
+    if last is None:
+        first = rows[0]
+        return (first[4] or first[3]) if first[1] == "move_out" else None
+    if last[1] == "move_in":
+        return last[5] or last[3]
+    return last[5]

@@ -1,0 +1,33 @@
+"""The same definitions on Apache Spark (local mode) give exactly DuckDB's numbers, also over two counties."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from renkou.orgunits.periods import Period
+from renkou.stats import engine
+from renkou.stats.snapshot import snapshot_build, snapshot_copy_as
+
+
+def _java_or_skip():
+    if shutil.which("java") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Java is missing: Spark tests need a JRE (apt-get install openjdk-17-jre-headless)")
+        pytest.skip("Java is not installed: install a JRE 17 to run the Spark engine tests")
+
+
+def test_spark_gives_duckdbs_numbers_to_the_last_digit(small_register, tmp_path):
+    _java_or_skip()
+    snap = snapshot_build(tmp_path / "a").path
+    snapshot_copy_as(snap, tmp_path / "b", "500231")
+    periods = [Period.parse(p) for p in ("2023", "2024", "FP2024", "2024S2", "FP2024H1", "2024Q1", "202402")]
+    duck = engine.run_duckdb([snap, tmp_path / "b"], periods).as_dict()
+    spark = engine.run_spark([snap, tmp_path / "b"], periods).as_dict()
+    assert duck == spark
+    assert duck[("LIVE_BIRTHS", "", "500230000000", "2024")] == 2
+    assert duck[("LIVE_BIRTHS", "", "500231000000", "2024")] == 2
+    assert duck[("POP_MEAN", "", "500231000000", "2024")] == 8.5
+    assert len(duck) > 3000
