@@ -272,7 +272,7 @@ def _export_rows(request, filters: ExportIn) -> tuple[list[dict], Any]:
 
 @router.get("/export/dhis2", response=answers(200, DataValueSetOut, *READ_ERRORS),
             summary="Export values as a DHIS2 dataValueSet")
-def export_dhis2(request: HttpRequest, filters: Query[ExportIn]):
+def values_export_dhis(request: HttpRequest, filters: Query[ExportIn]):
     rows, mapper = _export_rows(request, filters)
     return formats.dhis2_export(rows, mapper=mapper, data_set=filters.data_set or "")
 
@@ -280,7 +280,7 @@ def export_dhis2(request: HttpRequest, filters: Query[ExportIn]):
 @router.get("/export/adx", response=answers(200, str, *READ_ERRORS), summary="Export values as IHE ADX (XML)",
             openapi_extra={"responses": {"200": {"description": "ADX XML (urn:ihe:qrph:adx:2015)", "content": {
                 "application/xml": {"schema": {"type": "string"}}}}}})
-def export_adx(request: HttpRequest, filters: Query[ExportIn]):
+def values_export_adx(request: HttpRequest, filters: Query[ExportIn]):
     rows, mapper = _export_rows(request, filters)
     return HttpResponse(formats.adx_export(rows, mapper=mapper, data_set=filters.data_set or ""),
                         content_type="application/xml")
@@ -292,7 +292,7 @@ IMPORT_BODY = Body(..., examples=[{"dataSet": "FAMSVC_M", "period": "202501", "o
 
 @router.post("/import/dhis2", response=answers(200, ImportSummaryOut, *WRITE_ERRORS),
              summary="Import a DHIS2 dataValueSet")
-def import_dhis2(request: HttpRequest, options: Query[ImportIn],
+def values_import_dhis(request: HttpRequest, options: Query[ImportIn],
                  payload: dict[str, Any] = IMPORT_BODY):
     """``dry_run``: check and count, write nothing. ``atomic``: write nothing when any entry conflicts."""
     return services.dhis2_import(by=request.auth, payload=payload, system=options.system,

@@ -1,0 +1,98 @@
+"""renkou datasets export|import|reporting — aggregate values in DHIS2 / ADX formats, from the command line.
+
+    renkou datasets export --format dhis2|adx --unit CODE --start P [--end P] [--data-set DS] [--system S]
+                           --user NAME [-o FILE]
+    renkou datasets import FILE --user NAME [--system S] [--dry-run] [--atomic]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from renkou.accounts.models import AuditAction
+from renkou.accounts.scope import scope_for
+from renkou.accounts.selectors import user_get_by_username
+from renkou.accounts.services import audit_record
+from renkou.aggregates import formats, selectors, services
+from renkou.core.errors import NotFound, PermissionDenied, RuleViolation, violations_of
+from renkou.orgunits.periods import Period, PeriodError
+from renkou.orgunits.selectors import unit_get_by_code
+
+
+class Command(BaseCommand):
+    help = "Export aggregate values as a DHIS2 dataValueSet or IHE ADX, or import a DHIS2 dataValueSet."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        export = sub.add_parser("export", help="write values of a unit's area and a period range")
+        export.add_argument("--format", choices=["dhis2", "adx"], default="dhis2")
+        export.add_argument("--unit", required=True, help="12-digit unit code (its whole area is exported)")
+        export.add_argument("--start", required=True, help="first period, e.g. 2025 or 202501")
+        export.add_argument("--end", help="last period (default: --start)")
+        export.add_argument("--data-set", help="only the elements of this data set")
+        export.add_argument("--system", default="", help="apply this system's code mappings")
+        export.add_argument("--user", required=True, help="the user the export is made and recorded as")
+        export.add_argument("-o", "--output", help="file to write (default: standard output)")
+        imp = sub.add_parser("import", help="read a DHIS2 dataValueSet (JSON)")
+        imp.add_argument("file")
+        imp.add_argument("--user", required=True)
+        imp.add_argument("--system", default="")
+        imp.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
+        imp.add_argument("--atomic", action="store_true", help="write nothing when any value conflicts")
+
+    def handle(self, *args, **opts):
+        user = user_get_by_username(opts["user"])
+        if user is None:
+            raise CommandError(f"No user {opts['user']!r}.")
+        try:
+            if opts["action"] == "export":
+                self._export(user, opts)
+            else:
+                self._import(user, opts)
+        except RuleViolation as exc:
+            raise CommandError("; ".join(f"{v.field}: {v.message}" for v in violations_of(exc))) from exc
+        except (NotFound, PermissionDenied) as exc:
+            raise CommandError("Not found, or outside the user's area or role.") from exc
+
+    def _export(self, user, opts) -> None:
+        unit = unit_get_by_code(code=opts["unit"])
+        if unit is None or not scope_for(user).covers(unit.pk):
+            raise CommandError(f"No unit {opts['unit']!r} in the user's area.")
+        try:
+            start = Period.parse(opts["start"])
+            end = Period.parse(opts["end"]) if opts["end"] else start
+        except PeriodError as exc:
+            raise CommandError(str(exc)) from exc
+        elements = None
+        if opts["data_set"]:
+            elements = list(selectors.data_set_element_cocs(selectors.data_set_get(code=opts["data_set"])))
+        rows = selectors.value_rows_for(unit, start, end, elements)
+        mapper = selectors.mapper_for(opts["system"])
+        if opts["format"] == "adx":
+            data = formats.adx_export(rows, mapper=mapper, data_set=opts["data_set"] or "")
+        else:
+            data = json.dumps(formats.dhis2_export(rows, mapper=mapper, data_set=opts["data_set"] or ""),
+                              ensure_ascii=False, indent=1).encode("utf-8")
+        audit_record(user=user, action=AuditAction.EXPORT, object_type="datavalues",
+                     object_id=opts["data_set"] or "", unit=unit, channel="cli",
+                     detail={"rows": len(rows), "format": opts["format"], "system": opts["system"]})
+        if opts["output"]:
+            Path(opts["output"]).write_bytes(data)
+            self.stderr.write(f"{len(rows)} values written to {opts['output']}.")
+        else:
+            sys.stdout.buffer.write(data)
+
+    def _import(self, user, opts) -> None:
+        try:
+            payload = json.loads(Path(opts["file"]).read_text(encoding="utf-8-sig"))
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"{opts['file']}: {exc}") from exc
+        summary = services.dhis2_import(by=user, payload=payload, system=opts["system"], dry_run=opts["dry_run"],
+                                        atomic=opts["atomic"], channel="cli")
+        self.stdout.write(json.dumps(summary, ensure_ascii=False, indent=1))
+        if summary["status"] == "ERROR":
+            raise CommandError("Nothing was imported.")

@@ -1,0 +1,72 @@
+"""renkou datasets export / import through the management command."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from xml.etree import ElementTree as ET
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from renkou.aggregates.formats import ADX_NS
+from renkou.aggregates.models import CodeMapping, DataValue
+from renkou.aggregates.services import values_save
+from renkou.aggregates.selectors import data_set_get
+from renkou.cli import COMMANDS
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def stored(county, personas):
+    values_save(by=personas.statistician, data_set=data_set_get(code="FAMSVC_M"), unit=county.dongcheng,
+                period="202501", entries={"PUBLICITY_EVENTS": "3", "CONSULTATIONS.FEMALE": "8"})
+    CodeMapping.objects.create(system="moh", kind="element", renkou_code="PUBLICITY_EVENTS", external_id="dePub")
+    return county
+
+
+def test_export_dhis2_then_import_dry_run_and_for_real(stored, personas, tmp_path):
+    assert "datasets" in COMMANDS
+    out = tmp_path / "values.json"
+    call_command("datasets", "export", "--format", "dhis2", "--unit", "500230000000", "--start", "2025",
+                 "--system", "moh", "--user", "statistician", "-o", str(out))
+    body = json.loads(out.read_text(encoding="utf-8"))
+    assert sorted((v["dataElement"], v["value"]) for v in body["dataValues"]) == [("CONSULTATIONS", "8"),
+                                                                                   ("dePub", "3")]
+    DataValue.objects.all().delete()
+    buf = StringIO()
+    call_command("datasets", "import", str(out), "--dry-run", "--system", "moh", "--user", "dongcheng", stdout=buf)
+    assert json.loads(buf.getvalue())["importCount"]["imported"] == 2 and not DataValue.objects.exists()
+    buf = StringIO()
+    call_command("datasets", "import", str(out), "--system", "moh", "--user", "dongcheng", stdout=buf)
+    assert json.loads(buf.getvalue())["status"] == "SUCCESS"
+    assert sorted(DataValue.objects.values_list("element__code", "value")) == [("CONSULTATIONS", "8"),
+                                                                               ("PUBLICITY_EVENTS", "3")]
+
+
+def test_export_adx(stored, tmp_path):
+    out = tmp_path / "values.xml"
+    call_command("datasets", "export", "--format", "adx", "--unit", "500230001000", "--start", "202501",
+                 "--data-set", "FAMSVC_M", "--user", "dongcheng", "-o", str(out))
+    root = ET.parse(out).getroot()
+    [group] = root.findall(f"{{{ADX_NS}}}group")
+    assert group.get("period") == "2025-01-01/P1M" and group.get("dataSet") == "FAMSVC_M"
+    assert {(d.get("dataElement"), d.get("categoryOptionCombo")) for d in group} == {
+        ("PUBLICITY_EVENTS", None), ("CONSULTATIONS", "FEMALE")}
+
+
+def test_clear_errors(stored, tmp_path):
+    with pytest.raises(CommandError, match="area"):
+        call_command("datasets", "export", "--unit", "500230001000", "--start", "2025", "--user", "xicheng")
+    with pytest.raises(CommandError, match="20x5"):
+        call_command("datasets", "export", "--unit", "500230001000", "--start", "20x5", "--user", "dongcheng")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(CommandError, match="bad.json"):
+        call_command("datasets", "import", str(bad), "--user", "dongcheng")
+    conflicting = tmp_path / "c.json"
+    conflicting.write_text(json.dumps({"dataValues": [{"dataElement": "X", "period": "202501",
+                                                       "orgUnit": "500230001000", "value": "1"}]}))
+    with pytest.raises(CommandError, match="Nothing was imported"):
+        call_command("datasets", "import", str(conflicting), "--user", "dongcheng", stdout=StringIO())
