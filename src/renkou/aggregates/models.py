@@ -220,7 +220,7 @@ class CodeMapping(models.Model):
     """renkou's code ↔ the receiving system's id, applied on export and import."""
 
     system = models.CharField(_("system"), max_length=50, help_text=_("e.g. dhis2-national"))
-    kind = models.CharField(_("kind"), max_length=10, choices=MappingKind.choices)
+    kind = models.CharField(_("mapping kind"), max_length=10, choices=MappingKind.choices)
     renkou_code = models.CharField(_("renkou code"), max_length=50, blank=True)
     external_id = models.CharField(_("external id"), max_length=100)
 
