@@ -122,7 +122,7 @@ def test_scope_township_officer_only_in_own_township(personas):
     stat = V1(personas.statistician)
     assert stat.put(f"/datasets/FAMSVC_M/values?unit={XC}&period=202503",
                {"values": {"PUBLICITY_EVENTS": 1}}).status_code == 200
-    assert stat.put(f"/datasets/FAMSVC_M/values?unit=500230001001&period=202503",
+    assert stat.put("/datasets/FAMSVC_M/values?unit=500230001001&period=202503",
                {"values": {"PUBLICITY_EVENTS": 1}}).status_code == 404
     assert V1().get("/datasets").status_code == 401
 

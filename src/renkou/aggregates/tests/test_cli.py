@@ -11,8 +11,8 @@ from django.core.management import CommandError, call_command
 
 from renkou.aggregates.formats import ADX_NS
 from renkou.aggregates.models import CodeMapping, DataValue
-from renkou.aggregates.services import values_save
 from renkou.aggregates.selectors import data_set_get
+from renkou.aggregates.services import values_save
 from renkou.cli import COMMANDS
 
 pytestmark = pytest.mark.django_db
