@@ -212,8 +212,8 @@ def _range(filters: RangeIn) -> tuple[Period, Period]:
 def data_sets_list(request: HttpRequest):
     return [{"code": ds.code, "name": ds.name, "period_type": ds.period_type, "due_days": ds.due_days,
              "unit_level": ds.unit_level,
-             "elements": [m.element.code for m in ds.members.select_related("element").order_by("sort_order")]}
-            for ds in selectors.data_sets().prefetch_related("members")]
+             "elements": [m.element.code for m in sorted(ds.members.all(), key=lambda m: (m.sort_order, m.pk))]}
+            for ds in selectors.data_sets().prefetch_related("members__element")]
 
 
 @router.get("/elements", response=answers(200, list[ElementOut], *READ_ERRORS), summary="Aggregate data elements")
