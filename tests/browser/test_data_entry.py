@@ -9,9 +9,17 @@ import pytest
 from playwright.sync_api import expect
 
 from renkou.aggregates.models import CompleteRegistration, DataValue
-from tests.browser.test_officer_journey import log_in
+from renkou.testing import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def log_in(page, username: str) -> None:
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.locator("form[action='/login/'] button[type=submit]").click()
+    expect(page.locator(".user-name")).to_be_visible()
 
 
 def test_officer_enters_a_form_and_marks_it_complete(page, county, personas):
