@@ -9,10 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.params import Body, Path
 
-from renkou.accounts.models import AuditAction
 from renkou.accounts.scope import scope_for
-from renkou.accounts.services import audit_record
-from renkou.aggregates import formats, outliers, selectors, services, validation
+from renkou.aggregates import outliers, selectors, services, validation
 from renkou.core.errors import NotFound, RuleViolation
 from renkou.orgunits.models import OrgUnit
 from renkou.orgunits.periods import Period, PeriodError
@@ -257,33 +255,25 @@ def outlier_series(request: HttpRequest, filters: Query[OutlierIn]):
             for (e, c, u), points in flagged.items()]
 
 
-def _export_rows(request, filters: ExportIn) -> tuple[list[dict], Any]:
+def _export(request, filters: ExportIn, fmt: str) -> services.Export:
     unit = _unit_in_scope(request, filters.unit)
     start, end = _range(filters)
-    elements = None
-    if filters.data_set:
-        elements = list(selectors.data_set_element_cocs(selectors.data_set_get(code=filters.data_set)))
-    rows = selectors.value_rows_for(unit, start, end, elements)
-    audit_record(user=request.auth, action=AuditAction.EXPORT, object_type="datavalues",
-                 object_id=filters.data_set or "", unit=unit, channel=CHANNEL,
-                 detail={"rows": len(rows), "system": filters.system, "start": start.code, "end": end.code})
-    return rows, selectors.mapper_for(filters.system)
+    return services.values_export(by=request.auth, unit=unit, start=start, end=end, fmt=fmt,
+                                  data_set=filters.data_set or "", system=filters.system, channel=CHANNEL)
 
 
 @router.get("/export/dhis2", response=answers(200, DataValueSetOut, *READ_ERRORS),
             summary="Export values as a DHIS2 dataValueSet")
 def values_export_dhis(request: HttpRequest, filters: Query[ExportIn]):
-    rows, mapper = _export_rows(request, filters)
-    return formats.dhis2_export(rows, mapper=mapper, data_set=filters.data_set or "")
+    return _export(request, filters, "dhis2").body
 
 
 @router.get("/export/adx", response=answers(200, str, *READ_ERRORS), summary="Export values as IHE ADX (XML)",
             openapi_extra={"responses": {"200": {"description": "ADX XML (urn:ihe:qrph:adx:2015)", "content": {
                 "application/xml": {"schema": {"type": "string"}}}}}})
 def values_export_adx(request: HttpRequest, filters: Query[ExportIn]):
-    rows, mapper = _export_rows(request, filters)
-    return HttpResponse(formats.adx_export(rows, mapper=mapper, data_set=filters.data_set or ""),
-                        content_type="application/xml")
+    export = _export(request, filters, "adx")
+    return HttpResponse(export.content, content_type=export.content_type)
 
 
 IMPORT_BODY = Body(..., examples=[{"dataSet": "FAMSVC_M", "period": "202501", "orgUnit": "500230001000",

@@ -199,6 +199,7 @@ def dhis2_import(*, by, payload: Mapping, system: str = "", dry_run: bool = Fals
     elements = {e.code: e for e in DataElement.objects.filter(code__in={e.data_element for e in entries})}
     allowed = selectors.element_cocs(elements.values())
     ds_elements = set(selectors.data_set_element_cocs(data_set)) if data_set else None
+    ds_units = set(selectors.assigned_units(data_set).values_list("code", flat=True)) if data_set else None
     units = {u.code: u for u in OrgUnit.objects.filter(code__in={e.org_unit for e in entries})}
     scope = scope_for(by)
     stored = {}
@@ -237,6 +238,10 @@ def dhis2_import(*, by, payload: Mapping, system: str = "", dry_run: bool = Fals
             if element.code not in ds_elements:
                 conflict(entry, _("Data element %(code)s is not in data set %(ds)s.")
                          % {"code": element.code, "ds": data_set.code})
+                continue
+            if unit.code not in ds_units:
+                conflict(entry, _("Data set %(ds)s is not assigned to unit %(code)s.")
+                         % {"ds": data_set.code, "code": unit.code})
                 continue
             if period.type != data_set.period_type:
                 conflict(entry, _("%(period)s is not a period of the data set's type.") % {"period": period.code})
@@ -284,3 +289,41 @@ def dhis2_import(*, by, payload: Mapping, system: str = "", dry_run: bool = Fals
                      channel=channel, detail={"system": system, "imported": len(creates), "updated": len(updates),
                                               "ignored": ignored})
     return summary
+
+
+# ---------------------------------------------------------------- export
+
+
+@dataclass
+class Export:
+    content: bytes
+    content_type: str
+    rows: int
+    body: dict | None = None  # the DHIS2 dataValueSet as a dict
+
+
+def values_export(*, by, unit: OrgUnit, start: Period, end: Period, fmt: str, data_set: str = "",
+                  system: str = "", channel: str = "web") -> Export:
+    """The values of the unit's area in the range (stored and, when present, register-derived) as a DHIS2
+    dataValueSet (``fmt="dhis2"``) or ADX XML (``"adx"``), with the system's code mappings; audited."""
+    import json
+
+    from renkou.aggregates import formats
+
+    if not scope_for(by).covers(unit.pk):
+        raise PermissionDenied
+    elements = list(selectors.data_set_element_cocs(selectors.data_set_get(code=data_set))) if data_set else None
+    rows = selectors.value_rows_for(unit, start, end, elements)
+    mapper = selectors.mapper_for(system)
+    if fmt == "adx":
+        out = Export(formats.adx_export(rows, mapper=mapper, data_set=data_set,
+                                        exported=timezone.now().isoformat(timespec="seconds")),
+                     "application/xml", len(rows))
+    else:
+        body = formats.dhis2_export(rows, mapper=mapper, data_set=data_set)
+        out = Export(json.dumps(body, ensure_ascii=False, indent=1).encode("utf-8"), "application/json", len(rows),
+                     body)
+    audit_record(user=by, action=AuditAction.EXPORT, object_type="datavalues", object_id=data_set, unit=unit,
+                 channel=channel, detail={"rows": len(rows), "format": fmt, "system": system, "start": start.code,
+                                          "end": end.code})
+    return out

@@ -7,4 +7,5 @@ urlpatterns = [
     path("reporting/", views.reporting, name="datasets_reporting"),
     path("validation/", views.violations, name="datasets_validation"),
     path("outliers/", views.outlier_page, name="datasets_outliers"),
+    path("exchange/", views.exchange, name="datasets_exchange"),
 ]

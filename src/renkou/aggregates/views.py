@@ -208,3 +208,49 @@ def outlier_page(request):
         "section": "datasets", "unit": unit, "units": _scope_units(request.user), "start": start, "end": end,
         "error": error, "elements": elements, "element": element, "coc": coc, "threshold": threshold,
         "series": series})
+
+
+@page
+def exchange(request):
+    """Export values (DHIS2 JSON or ADX XML) and import a DHIS2 dataValueSet, with a dry run."""
+    import json
+
+    from renkou.aggregates.models import CodeMapping
+
+    systems = list(CodeMapping.objects.order_by("system").values_list("system", flat=True).distinct())
+    ctx: dict = {"section": "datasets", "sets": list(selectors.data_sets()), "units": _scope_units(request.user),
+                 "systems": systems, "summary": None, "import_error": ""}
+    if request.method == "GET" and request.GET.get("format") in ("dhis2", "adx"):
+        unit = _unit_from(request)
+        start, end, error = _range_from(request, str(timezone.localdate().year))
+        if not error:
+            fmt = request.GET["format"]
+            export = services.values_export(by=request.user, unit=unit, start=start, end=end, fmt=fmt,
+                                            data_set=request.GET.get("data_set", ""),
+                                            system=request.GET.get("system", ""))
+            response = HttpResponse(export.content, content_type=export.content_type)
+            name = f"values-{unit.code}-{start.code}-{end.code}.{'xml' if fmt == 'adx' else 'json'}"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
+        ctx["export_error"] = error
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        try:
+            payload = json.loads(upload.read().decode("utf-8-sig")) if upload else None
+        except (ValueError, UnicodeDecodeError) as exc:
+            payload, ctx["import_error"] = None, _("The file is not JSON: %(error)s") % {"error": exc}
+        if upload is None:
+            ctx["import_error"] = _("Choose a DHIS2 dataValueSet file (JSON).")
+        if payload is not None:
+            try:
+                ctx["summary"] = services.dhis2_import(
+                    by=request.user, payload=payload, system=request.POST.get("system", ""),
+                    dry_run=bool(request.POST.get("dry_run")), atomic=bool(request.POST.get("atomic")),
+                    channel="web")
+            except RuleViolation as exc:
+                ctx["import_error"] = "; ".join(str(v.message) for v in violations_of(exc))
+    ctx.setdefault("start", Period.parse(str(timezone.localdate().year)))
+    ctx.setdefault("end", ctx["start"])
+    ctx["unit"] = scope_for(request.user).unit
+    status = 422 if ctx["import_error"] else 200
+    return render(request, "aggregates/exchange.html", ctx, status=status)

@@ -247,14 +247,16 @@ def test_dhis2_import_lists_conflicts_with_reasons(personas):
         {"dataElement": "CONSULTATIONS", "categoryOptionCombo": "DEATH", "period": "202501", "orgUnit": DC,
          "value": "1"},
         {"dataElement": "REWARD_PERSONS", "period": "202501", "orgUnit": DC, "value": "1"},
+        {"dataElement": "FOLIC_ACID", "period": "202501", "orgUnit": "500230001001", "value": "1"},
     ]}
     answer = dc.post("/datasets/import/dhis2", data=json.dumps(payload), content_type="application/json")
     assert answer.status_code == 200
     summary = answer.json()
     assert summary["status"] == "WARNING"
-    assert summary["importCount"] == {"imported": 1, "updated": 1, "ignored": 7, "deleted": 0}
+    assert summary["importCount"] == {"imported": 1, "updated": 1, "ignored": 8, "deleted": 0}
     reasons = {c["index"]: c["value"] for c in summary["conflicts"]}
-    assert set(reasons) == {2, 3, 4, 5, 6, 7, 8}
+    assert set(reasons) == {2, 3, 4, 5, 6, 7, 8, 9}
+    assert "not assigned to unit 500230001001" in reasons[9]
     assert "NOPE" in reasons[2] and "2025W3" in reasons[3] and "outside your area" in reasons[4]
     assert "999999999999" in reasons[5] and "negative" in reasons[6] and "DEATH" in reasons[7]
     assert "not in data set" in reasons[8]

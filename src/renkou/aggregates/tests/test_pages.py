@@ -78,3 +78,38 @@ def test_validation_and_outlier_pages(county, personas):
     html = out.content.decode()
     assert out.status_code == 200 and 'class="outlier"' in html and "1 outlier" in html
     assert client.get("/datasets/outliers/?unit=500230002000").status_code == 404
+
+
+def test_exchange_page_exports_and_imports_with_a_dry_run(county, personas):
+    import json
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from renkou.accounts.models import AuditEntry
+
+    values_save(by=personas.dongcheng, data_set=data_set_get(code="FAMSVC_M"), unit=county.dongcheng,
+                period="202501", entries={"PUBLICITY_EVENTS": "3"})
+    client = client_for(personas.dongcheng)
+    assert client.get("/datasets/exchange/").status_code == 200
+    exported = client.get("/datasets/exchange/?format=dhis2&unit=500230001000&start=202501&end=202503")
+    assert exported["Content-Disposition"] == 'attachment; filename="values-500230001000-202501-202503.json"'
+    body = json.loads(exported.content)
+    assert body["dataValues"] == [{"dataElement": "PUBLICITY_EVENTS", "period": "202501", "orgUnit": "500230001000",
+                                   "value": "3", "categoryOptionCombo": "HllvX50cXC0"}]
+    adx = client.get("/datasets/exchange/?format=adx&unit=500230001000&start=202501")
+    assert adx["Content-Type"] == "application/xml" and b"2025-01-01/P1M" in adx.content
+    assert AuditEntry.objects.filter(action="export", object_type="datavalues").count() == 2
+    assert client.get("/datasets/exchange/?format=adx&unit=500230002000&start=2025").status_code == 404
+
+    body["dataValues"][0]["value"] = "5"
+    body["dataValues"].append({"dataElement": "FOLIC_ACID", "period": "202501", "orgUnit": "500230002000",
+                               "value": "1"})
+    upload = SimpleUploadedFile("v.json", json.dumps(body).encode(), content_type="application/json")
+    dry = client.post("/datasets/exchange/", {"file": upload, "dry_run": "1"}).content.decode()
+    assert 'data-count="updated">1<' in dry and "outside your area" in dry and "dry run, nothing written" in dry
+    assert DataValue.objects.get().value == "3"
+    upload = SimpleUploadedFile("v.json", json.dumps(body).encode(), content_type="application/json")
+    client.post("/datasets/exchange/", {"file": upload})
+    assert DataValue.objects.get().value == "5"
+    broken = client.post("/datasets/exchange/", {"file": SimpleUploadedFile("v.json", b"{oops")})
+    assert broken.status_code == 422 and "The file is not JSON" in broken.content.decode()

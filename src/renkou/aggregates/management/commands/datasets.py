@@ -13,11 +13,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from renkou.accounts.models import AuditAction
 from renkou.accounts.scope import scope_for
 from renkou.accounts.selectors import user_get_by_username
-from renkou.accounts.services import audit_record
-from renkou.aggregates import formats, selectors, services
+from renkou.aggregates import services
 from renkou.core.errors import NotFound, PermissionDenied, RuleViolation, violations_of
 from renkou.orgunits.periods import Period, PeriodError
 from renkou.orgunits.selectors import unit_get_by_code
@@ -67,22 +65,12 @@ class Command(BaseCommand):
             end = Period.parse(opts["end"]) if opts["end"] else start
         except PeriodError as exc:
             raise CommandError(str(exc)) from exc
-        elements = None
-        if opts["data_set"]:
-            elements = list(selectors.data_set_element_cocs(selectors.data_set_get(code=opts["data_set"])))
-        rows = selectors.value_rows_for(unit, start, end, elements)
-        mapper = selectors.mapper_for(opts["system"])
-        if opts["format"] == "adx":
-            data = formats.adx_export(rows, mapper=mapper, data_set=opts["data_set"] or "")
-        else:
-            data = json.dumps(formats.dhis2_export(rows, mapper=mapper, data_set=opts["data_set"] or ""),
-                              ensure_ascii=False, indent=1).encode("utf-8")
-        audit_record(user=user, action=AuditAction.EXPORT, object_type="datavalues",
-                     object_id=opts["data_set"] or "", unit=unit, channel="cli",
-                     detail={"rows": len(rows), "format": opts["format"], "system": opts["system"]})
+        export = services.values_export(by=user, unit=unit, start=start, end=end, fmt=opts["format"],
+                                        data_set=opts["data_set"] or "", system=opts["system"], channel="cli")
+        data = export.content
         if opts["output"]:
             Path(opts["output"]).write_bytes(data)
-            self.stderr.write(f"{len(rows)} values written to {opts['output']}.")
+            self.stderr.write(f"{export.rows} values written to {opts['output']}.")
         else:
             sys.stdout.buffer.write(data)
 
