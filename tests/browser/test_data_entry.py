@@ -11,7 +11,9 @@ from playwright.sync_api import expect
 from renkou.aggregates.models import CompleteRegistration, DataValue
 from renkou.testing import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# serialized_rollback in the marker: pytest-django 4.14 serializes the test database at set-up only for tests
+# whose marker asks for it (the fixture alone is not seen then), and without it no later test gets the code lists back
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def log_in(page, username: str) -> None:
