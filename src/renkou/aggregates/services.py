@@ -57,6 +57,15 @@ def value_clean(element: DataElement, raw, *, field: str) -> str:
     return text
 
 
+def _check_entry(by, data_set: DataSet, unit: OrgUnit) -> None:
+    """The user may enter for this unit (role and area), and the data set is assigned to it."""
+    if not selectors.may_enter(by) or not scope_for(by).covers(unit.pk):
+        raise PermissionDenied
+    if not selectors.assigned_units(data_set).filter(pk=unit.pk).exists():
+        raise RuleViolation("unit", _("Data set %(ds)s is not assigned to unit %(code)s.")
+                            % {"ds": data_set.code, "code": unit.code}, code="unit.not_assigned")
+
+
 def _check_period(data_set: DataSet, period_code: str, field: str = "period") -> Period:
     try:
         period = selectors.period_of(data_set, period_code)
@@ -82,8 +91,7 @@ def values_save(*, by, data_set: DataSet, unit: OrgUnit, period: str, entries: M
     """Store a form's values. ``entries`` maps a field (``CODE`` for a total, ``CODE.COC`` for a
     disaggregation) to its value; "" or None removes a value. Every entry is checked first; nothing is written
     when one is wrong (RuleViolations naming each field)."""
-    if not selectors.may_enter(by) or not scope_for(by).covers(unit.pk):
-        raise PermissionDenied
+    _check_entry(by, data_set, unit)
     p = _check_period(data_set, period)
     allowed = selectors.data_set_element_cocs(data_set)
     problems = Problems()
@@ -135,8 +143,7 @@ def values_save(*, by, data_set: DataSet, unit: OrgUnit, period: str, entries: M
 def complete_register(*, by, data_set: DataSet, unit: OrgUnit, period: str, channel: str = "web"
                       ) -> CompleteRegistration:
     """Mark a form complete (idempotent: a second mark keeps the first time)."""
-    if not selectors.may_enter(by) or not scope_for(by).covers(unit.pk):
-        raise PermissionDenied
+    _check_entry(by, data_set, unit)
     p = _check_period(data_set, period)
     with transaction.atomic():
         reg, created = CompleteRegistration.objects.get_or_create(
@@ -149,8 +156,7 @@ def complete_register(*, by, data_set: DataSet, unit: OrgUnit, period: str, chan
 
 
 def complete_undo(*, by, data_set: DataSet, unit: OrgUnit, period: str, channel: str = "web") -> bool:
-    if not selectors.may_enter(by) or not scope_for(by).covers(unit.pk):
-        raise PermissionDenied
+    _check_entry(by, data_set, unit)
     p = _check_period(data_set, period)
     with transaction.atomic():
         deleted, _n = CompleteRegistration.objects.filter(data_set=data_set, unit=unit, period=p.code).delete()

@@ -57,3 +57,15 @@ def test_reporting_takes_a_fixed_number_of_queries(stored, personas, django_asse
     assert [(r.unit.code, r.expected, r.actual) for r in rows] == [
         ("500230000000", 36, 3), ("500230001000", 12, 1), ("500230002000", 12, 1), ("500230101000", 12, 1)]
     assert rows[0].rate == 8.3
+
+
+def test_services_refuse_a_unit_the_data_set_is_not_assigned_to(county, personas):
+    from renkou.core.errors import RuleViolation
+
+    with pytest.raises(RuleViolation) as caught:
+        values_save(by=personas.statistician, data_set=data_set_get(code="FAMSVC_M"), unit=county.dc_village1,
+                    period="202501", entries={"PUBLICITY_EVENTS": "1"})
+    assert (caught.value.field, caught.value.code) == ("unit", "unit.not_assigned")
+    with pytest.raises(RuleViolation):
+        complete_register(by=personas.statistician, data_set=data_set_get(code="FAMSVC_M"), unit=county.county,
+                          period="202501")
