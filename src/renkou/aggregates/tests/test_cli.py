@@ -70,3 +70,23 @@ def test_clear_errors(stored, tmp_path):
                                                        "orgUnit": "500230001000", "value": "1"}]}))
     with pytest.raises(CommandError, match="Nothing was imported"):
         call_command("datasets", "import", str(conflicting), "--user", "dongcheng", stdout=StringIO())
+
+
+def test_demo_fills_the_data_sets_through_the_import(county, personas):
+    from renkou.aggregates.models import CompleteRegistration
+    from renkou.aggregates.selectors import data_set_get, reporting
+    from renkou.orgunits.periods import Period
+
+    call_command("datasets", "demo", "--user", "statistician", "--months", "6", "--seed", "3",
+                 stderr=StringIO())
+    assert DataValue.objects.filter(element__code="PUBLICITY_EVENTS").count() >= 10
+    fam = data_set_get(code="FAMSVC_M")
+    months = sorted(set(CompleteRegistration.objects.filter(data_set=fam).values_list("period", flat=True)))
+    assert len(months) == 6
+    [total, *_children] = reporting(fam, county.county, Period.parse(months[0]), Period.parse(months[-1]))
+    assert total.expected == 18 and 0 < total.actual <= 18 and 0 < total.on_time <= total.actual
+    by_form: dict = {}
+    for code, unit, period, value in DataValue.objects.filter(
+            element__code__in=["REWARD_PERSONS", "REWARD_AMOUNT"]).values_list("element__code", "unit", "period", "value"):
+        by_form.setdefault((unit, period), {})[code] = float(value)
+    assert by_form and all(f["REWARD_AMOUNT"] == f["REWARD_PERSONS"] * 240 for f in by_form.values())
