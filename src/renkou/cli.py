@@ -18,6 +18,7 @@ COMMANDS = {
     "dedup": "find persons registered twice (Splink on DuckDB) and queue the pairs for review",
     "stats": "compute data elements and indicators (DuckDB or Spark) from register snapshots",
     "report": "write a statistical report form for a unit and period (xlsx, json, csv)",
+    "datasets": "aggregate data sets: export values (DHIS2 JSON, ADX XML), import a DHIS2 dataValueSet",
     "exchange": "floating-population exchange: run the worker, show the status",
     "bench": "run a benchmark (renkou bench --help lists them)",
     "manage": "run any other Django management command (renkou manage <command> …)",

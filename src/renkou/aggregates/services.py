@@ -1,0 +1,335 @@
+"""Writes of aggregate data: values of a form, completion, and the DHIS2 dataValueSet import. Each is one
+transaction with its audit entry."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from renkou.accounts.models import AuditAction
+from renkou.accounts.scope import scope_for
+from renkou.accounts.services import audit_record
+from renkou.aggregates import selectors
+from renkou.aggregates.formats import dhis2_parse
+from renkou.aggregates.models import CompleteRegistration, DataElement, DataSet, DataValue, ValueType
+from renkou.core.errors import PermissionDenied, Problems, RuleViolation
+from renkou.orgunits.models import OrgUnit
+from renkou.orgunits.periods import Period, PeriodError
+
+MAX_TEXT = 255
+_INT_RE = re.compile(r"^[+-]?\d+$")
+
+
+def value_clean(element: DataElement, raw, *, field: str) -> str:
+    """The value as stored text, or RuleViolation naming the field. "" means: no value."""
+    text = "" if raw is None else str(raw).strip()
+    if text == "":
+        return ""
+    vt = element.value_type
+    if vt in (ValueType.INTEGER, ValueType.NON_NEGATIVE_INTEGER):
+        if re.fullmatch(r"[+-]?\d+\.0*", text):
+            text = text.split(".")[0]
+        if not _INT_RE.match(text):
+            raise RuleViolation(field, _("“%(value)s” is not a whole number.") % {"value": text}, code="value.type")
+        number = int(text)
+        if vt == ValueType.NON_NEGATIVE_INTEGER and number < 0:
+            raise RuleViolation(field, _("The value may not be negative."), code="value.negative")
+        return str(number)
+    if vt in (ValueType.NUMBER, ValueType.NON_NEGATIVE_NUMBER):
+        try:
+            number = float(text)
+        except ValueError:
+            number = float("nan")
+        if number != number or number in (float("inf"), float("-inf")):
+            raise RuleViolation(field, _("“%(value)s” is not a number.") % {"value": text}, code="value.type")
+        if vt == ValueType.NON_NEGATIVE_NUMBER and number < 0:
+            raise RuleViolation(field, _("The value may not be negative."), code="value.negative")
+        return str(int(number)) if number.is_integer() else repr(number)
+    if len(text) > MAX_TEXT:
+        raise RuleViolation(field, _("The text is longer than %(max)s characters.") % {"max": MAX_TEXT},
+                            code="value.length")
+    return text
+
+
+def _check_entry(by, data_set: DataSet, unit: OrgUnit) -> None:
+    """The user may enter for this unit (role and area), and the data set is assigned to it."""
+    if not selectors.may_enter(by) or not scope_for(by).covers(unit.pk):
+        raise PermissionDenied
+    if not selectors.assigned_units(data_set).filter(pk=unit.pk).exists():
+        raise RuleViolation("unit", _("Data set %(ds)s is not assigned to unit %(code)s.")
+                            % {"ds": data_set.code, "code": unit.code}, code="unit.not_assigned")
+
+
+def _check_period(data_set: DataSet, period_code: str, field: str = "period") -> Period:
+    try:
+        period = selectors.period_of(data_set, period_code)
+    except PeriodError as exc:
+        raise RuleViolation(field, str(exc), code="period") from None
+    if period.start > timezone.localdate():
+        raise RuleViolation(field, _("%(period)s has not begun; values cannot be entered for future periods.")
+                            % {"period": period.code}, code="period.future")
+    return period
+
+
+@dataclass
+class SaveResult:
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    changes: list[dict] = field(default_factory=list)
+
+
+def values_save(*, by, data_set: DataSet, unit: OrgUnit, period: str, entries: Mapping[str, object],
+                channel: str = "web") -> SaveResult:
+    """Store a form's values. ``entries`` maps a field (``CODE`` for a total, ``CODE.COC`` for a
+    disaggregation) to its value; "" or None removes a value. Every entry is checked first; nothing is written
+    when one is wrong (RuleViolations naming each field)."""
+    _check_entry(by, data_set, unit)
+    p = _check_period(data_set, period)
+    allowed = selectors.data_set_element_cocs(data_set)
+    problems = Problems()
+    cleaned: dict[tuple[str, str], str] = {}
+    for key, raw in entries.items():
+        code, _dot, coc = str(key).partition(".")
+        if code not in allowed or coc not in allowed[code][1]:
+            problems.add(RuleViolation(str(key), _("“%(field)s” is not a field of data set %(ds)s.")
+                                       % {"field": key, "ds": data_set.code}, code="field.unknown"))
+            continue
+        try:
+            cleaned[(code, coc)] = value_clean(allowed[code][0], raw, field=str(key))
+        except RuleViolation as exc:
+            problems.add(exc)
+    problems.raise_if_any()
+    result = SaveResult()
+    with transaction.atomic():
+        stored = {(v.element.code, v.category_option_combo): v for v in DataValue.objects.select_related(
+            "element").filter(element__in=[e for e, _c in allowed.values()], unit=unit, period=p.code)}
+        creates, updates, deletes = [], [], []
+        for (code, coc), text in cleaned.items():
+            old = stored.get((code, coc))
+            if old is None and text == "":
+                continue
+            if old is not None and old.value == text:
+                result.unchanged += 1
+                continue
+            result.changes.append({"field": f"{code}.{coc}" if coc else code,
+                                   "old": old.value if old else "", "new": text})
+            if old is None:
+                creates.append(DataValue(element=allowed[code][0], category_option_combo=coc, unit=unit,
+                                         period=p.code, value=text, stored_by=by))
+            elif text == "":
+                deletes.append(old.pk)
+            else:
+                old.value, old.stored_by, old.updated_at = text, by, timezone.now()
+                updates.append(old)
+        DataValue.objects.bulk_create(creates)
+        DataValue.objects.bulk_update(updates, ["value", "stored_by", "updated_at"])
+        DataValue.objects.filter(pk__in=deletes).delete()
+        result.created, result.updated, result.deleted = len(creates), len(updates), len(deletes)
+        if result.changes:
+            audit_record(user=by, action=AuditAction.UPDATE, object_type="datavalues",
+                         object_id=f"{data_set.code}/{unit.code}/{p.code}", unit=unit, channel=channel,
+                         detail={"changes": result.changes[:200]})
+    return result
+
+
+def complete_register(*, by, data_set: DataSet, unit: OrgUnit, period: str, channel: str = "web"
+                      ) -> CompleteRegistration:
+    """Mark a form complete (idempotent: a second mark keeps the first time)."""
+    _check_entry(by, data_set, unit)
+    p = _check_period(data_set, period)
+    with transaction.atomic():
+        reg, created = CompleteRegistration.objects.get_or_create(
+            data_set=data_set, unit=unit, period=p.code,
+            defaults={"completed_at": timezone.now(), "completed_by": by})
+        if created:
+            audit_record(user=by, action=AuditAction.CREATE, object_type="completion",
+                         object_id=f"{data_set.code}/{unit.code}/{p.code}", unit=unit, channel=channel)
+    return reg
+
+
+def complete_undo(*, by, data_set: DataSet, unit: OrgUnit, period: str, channel: str = "web") -> bool:
+    _check_entry(by, data_set, unit)
+    p = _check_period(data_set, period)
+    with transaction.atomic():
+        deleted, _n = CompleteRegistration.objects.filter(data_set=data_set, unit=unit, period=p.code).delete()
+        if deleted:
+            audit_record(user=by, action=AuditAction.UPDATE, object_type="completion",
+                         object_id=f"{data_set.code}/{unit.code}/{p.code}", unit=unit, channel=channel,
+                         detail={"uncompleted": True})
+    return bool(deleted)
+
+
+# ---------------------------------------------------------------- DHIS2 import
+
+
+def import_summary(*, dry_run: bool, imported: int, updated: int, ignored: int, conflicts: list[dict]) -> dict:
+    """The summary in DHIS2's shape (``importCount``, ``conflicts``), with renkou's ``dryRun``."""
+    status = "SUCCESS" if not conflicts else ("ERROR" if imported + updated == 0 else "WARNING")
+    return {"status": status, "dryRun": dry_run,
+            "importCount": {"imported": imported, "updated": updated, "ignored": ignored, "deleted": 0},
+            "conflicts": conflicts}
+
+
+def dhis2_import(*, by, payload: Mapping, system: str = "", dry_run: bool = False, atomic: bool = False,
+                 channel: str = "api") -> dict:
+    """Import a DHIS2 dataValueSet. Entries with a conflict (unknown element, option combo or unit, a period
+    that does not exist or is not the data set's, a unit outside the user's area, a wrong value) are ignored and
+    listed; the others are imported (new) or updated (changed); an unchanged value is ignored. With ``atomic``
+    nothing is written when any entry conflicts; with ``dry_run`` nothing is written at all."""
+    if not selectors.may_enter(by):
+        raise PermissionDenied
+    mapper = selectors.mapper_for(system)
+    try:
+        ds_code, complete_date, entries = dhis2_parse(payload, mapper=mapper)
+    except ValueError as exc:
+        raise RuleViolation("dataValues", str(exc), code="payload") from None
+    conflicts: list[dict] = []
+
+    def conflict(entry, message: str) -> None:
+        conflicts.append({"object": entry.data_element or str(entry.index), "value": message,
+                          "index": entry.index})
+
+    data_set = None
+    if ds_code:
+        data_set = DataSet.objects.filter(code=ds_code).first()
+        if data_set is None:
+            raise RuleViolation("dataSet", _("Unknown data set “%(code)s”.") % {"code": ds_code}, code="data_set")
+    elements = {e.code: e for e in DataElement.objects.filter(code__in={e.data_element for e in entries})}
+    allowed = selectors.element_cocs(elements.values())
+    ds_elements = set(selectors.data_set_element_cocs(data_set)) if data_set else None
+    ds_units = set(selectors.assigned_units(data_set).values_list("code", flat=True)) if data_set else None
+    units = {u.code: u for u in OrgUnit.objects.filter(code__in={e.org_unit for e in entries})}
+    scope = scope_for(by)
+    stored = {}
+    if entries:
+        for v in DataValue.objects.filter(element__in=list(elements.values()), unit__in=list(units.values()),
+                                          period__in={e.period for e in entries}).select_related("element", "unit"):
+            stored[(v.element.code, v.category_option_combo, v.unit.code, v.period)] = v
+    creates: dict[tuple, DataValue] = {}
+    updates: dict[tuple, DataValue] = {}
+    ignored = 0
+    today = timezone.localdate()
+    for entry in entries:
+        if entry.problem:
+            conflict(entry, entry.problem)
+            continue
+        element = elements.get(entry.data_element)
+        if element is None:
+            conflict(entry, _("Unknown data element “%(code)s”.") % {"code": entry.data_element})
+            continue
+        if entry.category_option_combo not in allowed[element.code][1]:
+            conflict(entry, _("Option combo “%(coc)s” does not belong to data element %(code)s.")
+                     % {"coc": entry.category_option_combo, "code": element.code})
+            continue
+        unit = units.get(entry.org_unit)
+        if unit is None:
+            conflict(entry, _("Unknown organisation unit “%(code)s”.") % {"code": entry.org_unit})
+            continue
+        if not scope.covers(unit.pk):
+            conflict(entry, _("Unit %(code)s is outside your area.") % {"code": unit.code})
+            continue
+        period = Period.parse(entry.period)
+        if period.start > today:
+            conflict(entry, _("%(period)s has not begun.") % {"period": period.code})
+            continue
+        if data_set is not None:
+            if element.code not in ds_elements:
+                conflict(entry, _("Data element %(code)s is not in data set %(ds)s.")
+                         % {"code": element.code, "ds": data_set.code})
+                continue
+            if unit.code not in ds_units:
+                conflict(entry, _("Data set %(ds)s is not assigned to unit %(code)s.")
+                         % {"ds": data_set.code, "code": unit.code})
+                continue
+            if period.type != data_set.period_type:
+                conflict(entry, _("%(period)s is not a period of the data set's type.") % {"period": period.code})
+                continue
+        try:
+            text = value_clean(element, entry.value, field="value")
+        except RuleViolation as exc:
+            conflict(entry, str(exc.message))
+            continue
+        key = (element.code, entry.category_option_combo, unit.code, period.code)
+        old = stored.get(key)
+        if text == "" or (old is not None and old.value == text):
+            ignored += 1
+            continue
+        if old is None:
+            creates[key] = DataValue(element=element, category_option_combo=entry.category_option_combo, unit=unit,
+                                     period=period.code, value=text, stored_by=by)
+        else:
+            old.value, old.stored_by, old.updated_at = text, by, timezone.now()
+            updates[key] = old
+    ignored += len(conflicts)
+    write = not dry_run and not (atomic and conflicts)
+    summary = import_summary(dry_run=not write, imported=len(creates), updated=len(updates), ignored=ignored,
+                             conflicts=conflicts)
+    if atomic and conflicts:
+        summary["status"] = "ERROR"
+    if not write:
+        return summary
+    with transaction.atomic():
+        DataValue.objects.bulk_create(creates.values())
+        DataValue.objects.bulk_update(updates.values(), ["value", "stored_by", "updated_at"])
+        if data_set is not None and complete_date:
+            try:
+                done_at = date.fromisoformat(complete_date[:10])
+            except ValueError:
+                done_at = None
+            pairs = {(k[2], k[3]) for k in [*creates, *updates]}
+            for unit_code, period_code in sorted(pairs):
+                if done_at is not None:
+                    CompleteRegistration.objects.get_or_create(
+                        data_set=data_set, unit=units[unit_code], period=period_code,
+                        defaults={"completed_at": datetime(
+                            done_at.year, done_at.month, done_at.day, 12, tzinfo=timezone.get_current_timezone()), "completed_by": by})
+        audit_record(user=by, action=AuditAction.UPDATE, object_type="datavalues", object_id="dhis2-import",
+                     channel=channel, detail={"system": system, "imported": len(creates), "updated": len(updates),
+                                              "ignored": ignored})
+    return summary
+
+
+# ---------------------------------------------------------------- export
+
+
+@dataclass
+class Export:
+    content: bytes
+    content_type: str
+    rows: int
+    body: dict | None = None  # the DHIS2 dataValueSet as a dict
+
+
+def values_export(*, by, unit: OrgUnit, start: Period, end: Period, fmt: str, data_set: str = "",
+                  system: str = "", channel: str = "web") -> Export:
+    """The values of the unit's area in the range (stored and, when present, register-derived) as a DHIS2
+    dataValueSet (``fmt="dhis2"``) or ADX XML (``"adx"``), with the system's code mappings; audited."""
+    import json
+
+    from renkou.aggregates import formats
+
+    if not scope_for(by).covers(unit.pk):
+        raise PermissionDenied
+    elements = list(selectors.data_set_element_cocs(selectors.data_set_get(code=data_set))) if data_set else None
+    rows = selectors.value_rows_for(unit, start, end, elements)
+    mapper = selectors.mapper_for(system)
+    if fmt == "adx":
+        out = Export(formats.adx_export(rows, mapper=mapper, data_set=data_set,
+                                        exported=timezone.now().isoformat(timespec="seconds")),
+                     "application/xml", len(rows))
+    else:
+        body = formats.dhis2_export(rows, mapper=mapper, data_set=data_set)
+        out = Export(json.dumps(body, ensure_ascii=False, indent=1).encode("utf-8"), "application/json", len(rows),
+                     body)
+    audit_record(user=by, action=AuditAction.EXPORT, object_type="datavalues", object_id=data_set, unit=unit,
+                 channel=channel, detail={"rows": len(rows), "format": fmt, "system": system, "start": start.code,
+                                          "end": end.code})
+    return out
