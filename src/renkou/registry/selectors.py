@@ -330,3 +330,36 @@ def scope_counts(*, user: User, unit: OrgUnit | None = None) -> ScopeCounts:
         migrants_out=p["migrants_out"],
         migrants_in=p["migrants_in"],
     )
+
+
+@dataclass(frozen=True)
+class ExchangeFacts:
+    """What the inter-county exchange may learn of a person it matched (migrants module; no other data)."""
+
+    person_id: int
+    name: str
+    sex: str
+    birth_date: date
+    marital_status: str
+    children: int
+    residence_status: str
+
+
+def person_match_in_county(
+    *, county_code: str, id_number: str | None = None, name: str = "", birth_date: date | None = None
+) -> ExchangeFacts | None:
+    """The one person of the county's register (registered or living there) with this ID number, else the
+    only one with this name and birth date; None when none or several match. For the exchange's matching,
+    which acts for the county node, not for a user."""
+    in_county = Q(registration_unit__code__startswith=county_code) | Q(residence_unit__code__startswith=county_code)
+    person = None
+    if id_number:
+        person = Person.objects.filter(in_county, id_number=id_number).first()
+    if person is None and name and birth_date is not None:
+        found = list(Person.objects.filter(in_county, name=name, birth_date=birth_date)[:2])
+        person = found[0] if len(found) == 1 else None
+    if person is None:
+        return None
+    children = Person.objects.filter(Q(mother_id=person.pk) | Q(father_id=person.pk)).count()
+    return ExchangeFacts(person.pk, person.name, person.sex, person.birth_date, person.marital_status, children,
+                         person.residence_status)
