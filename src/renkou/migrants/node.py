@@ -84,6 +84,28 @@ class Node:
             return 0
         done: list[Delivery] = []
         retry: list[Delivery] = []
+        try:
+            with transaction.atomic():
+                outcomes = services.messages_receive(
+                    county_code=self.county_code, items=[(d.data, d.sender, d.header_id) for d in deliveries],
+                    auto_feedback=self.auto_feedback)
+            for outcome in outcomes:
+                self.counts[outcome] += 1
+            done = list(deliveries)
+        except Exception:  # noqa: BLE001 - e.g. a concurrent consumer: take the batch one message at a time
+            log.warning("exchange %s: batch failed, applying one by one", self.county_code, exc_info=True)
+            done, retry = self._consume_one_by_one(deliveries)
+        self.counts["received"] += len(done)
+        if self.before_ack is not None:
+            self.before_ack(done)
+        self.transport.ack(done)
+        if retry:
+            self.transport.nak(retry, delay=5.0)
+        return len(deliveries)
+
+    def _consume_one_by_one(self, deliveries: Sequence[Delivery]) -> tuple[list[Delivery], list[Delivery]]:
+        done: list[Delivery] = []
+        retry: list[Delivery] = []
         with transaction.atomic():
             for d in deliveries:
                 try:
@@ -100,13 +122,7 @@ class Node:
                     continue
                 self.counts[outcome] += 1
                 done.append(d)
-        self.counts["received"] += len(done)
-        if self.before_ack is not None:
-            self.before_ack(done)
-        self.transport.ack(done)
-        if retry:
-            self.transport.nak(retry, delay=5.0)
-        return len(deliveries)
+        return done, retry
 
     def step(self, *, timeout: float = 1.0) -> int:
         sent = self.relay_once()

@@ -351,15 +351,36 @@ def person_match_in_county(
     """The one person of the county's register (registered or living there) with this ID number, else the
     only one with this name and birth date; None when none or several match. For the exchange's matching,
     which acts for the county node, not for a user."""
+    return persons_match_in_county(county_code=county_code, subjects=[(id_number, name, birth_date)])[0]
+
+
+def persons_match_in_county(
+    *, county_code: str, subjects: list[tuple[str | None, str, date | None]]
+) -> list[ExchangeFacts | None]:
+    """``person_match_in_county`` for many (ID number, name, birth date) at once: one query for the ID
+    numbers, one per subject left to match by name and birth date, one for the children's counts."""
     in_county = Q(registration_unit__code__startswith=county_code) | Q(residence_unit__code__startswith=county_code)
-    person = None
-    if id_number:
-        person = Person.objects.filter(in_county, id_number=id_number).first()
-    if person is None and name and birth_date is not None:
-        found = list(Person.objects.filter(in_county, name=name, birth_date=birth_date)[:2])
-        person = found[0] if len(found) == 1 else None
-    if person is None:
-        return None
-    children = Person.objects.filter(Q(mother_id=person.pk) | Q(father_id=person.pk)).count()
-    return ExchangeFacts(person.pk, person.name, person.sex, person.birth_date, person.marital_status, children,
-                         person.residence_status)
+    fields = ("pk", "id_number", "name", "sex", "birth_date", "marital_status", "residence_status")
+    numbers = sorted({s[0] for s in subjects if s[0]})
+    by_number: dict[str, tuple] = {}
+    for i in range(0, len(numbers), 500):
+        for row in Person.objects.filter(in_county, id_number__in=numbers[i:i + 500]).values_list(*fields):
+            by_number[row[1]] = row
+    rows: list[tuple | None] = []
+    for id_number, name, birth_date in subjects:
+        row = by_number.get(id_number) if id_number else None
+        if row is None and name and birth_date is not None:
+            found = list(Person.objects.filter(in_county, name=name, birth_date=birth_date).values_list(*fields)[:2])
+            row = found[0] if len(found) == 1 else None
+        rows.append(row)
+    pks = sorted({r[0] for r in rows if r is not None})
+    children: dict[int, int] = {}
+    for i in range(0, len(pks), 500):
+        chunk = pks[i:i + 500]
+        for parent in ("mother_id", "father_id"):
+            counts = (Person.objects.filter(**{f"{parent}__in": chunk}).values_list(parent)
+                      .annotate(n=Count("pk")).order_by())
+            for pk, n in counts:
+                children[pk] = children.get(pk, 0) + n
+    return [None if r is None else ExchangeFacts(r[0], r[2], r[3], r[4], r[5], children.get(r[0], 0), r[6])
+            for r in rows]
