@@ -186,10 +186,12 @@ class NatsTransport(Transport):
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"nats-{county_code}", daemon=True)
         self._thread.start()
         self._nc: Any = None
+        self.connect_timeout = connect_timeout
+        self.last_error = ""
         self._js: Any = None
         self._sub: Any = None
         try:
-            self._call(self._connect(), timeout=connect_timeout + 10)
+            self._call(self._connect(), timeout=connect_timeout + 15)
         except BaseException:
             self.close()
             raise
@@ -220,14 +222,15 @@ class NatsTransport(Transport):
         if c.inbox_prefix:
             options["inbox_prefix"] = c.inbox_prefix
 
-        async def _quiet(_exc: Exception) -> None:  # reconnects are logged by the node, not by nats-py
-            return None
+        async def _remember(exc: Exception) -> None:  # reconnects are reported by the node, not by nats-py
+            self.last_error = f"{type(exc).__name__}: {exc}"
 
-        options["error_cb"] = _quiet
+        options["error_cb"] = _remember
         try:
-            self._nc = await nats.connect(**options)
+            # nats-py retries the first connection for ever (as it reconnects): give up after connect_timeout.
+            self._nc = await asyncio.wait_for(nats.connect(**options), timeout=self.connect_timeout)
         except Exception as exc:
-            raise TransportError(f"cannot connect to {c.url}: {exc}") from exc
+            raise TransportError(f"cannot connect to {c.url}: {self.last_error or exc}") from exc
         self._js = self._nc.jetstream(timeout=c.publish_timeout)
         if c.provision:
             await ensure_stream(self._js, c)
@@ -340,3 +343,25 @@ async def ensure_stream(js: Any, c: NatsConfig) -> None:
             name=c.stream, subjects=[f"{c.prefix}.>"], storage=api.StorageType.FILE,
             retention=api.RetentionPolicy.LIMITS, duplicate_window=c.duplicate_window, max_age=90 * 86400,
         ))
+
+
+def provision(config: NatsConfig, county_codes: Sequence[str]) -> None:
+    """As the operator: create the stream and each county's durable pull consumer (idempotent)."""
+    import nats
+    from nats.js import api
+
+    async def go() -> None:
+        nc = await nats.connect(config.url, user=config.user or None, password=config.password or None,
+                                connect_timeout=5, max_reconnect_attempts=3)
+        try:
+            js = nc.jetstream()
+            await ensure_stream(js, config)
+            for code in county_codes:
+                await js.add_consumer(config.stream, api.ConsumerConfig(
+                    durable_name=config.durable(code), name=config.durable(code),
+                    ack_policy=api.AckPolicy.EXPLICIT, ack_wait=config.ack_wait, max_ack_pending=20_000,
+                    filter_subject=f"{config.prefix}.{code}.*"))
+        finally:
+            await nc.close()
+
+    asyncio.run(go())
