@@ -452,7 +452,8 @@ def _apply(county_code: str, message: Any, raw: bytes, *, auto_feedback: bool, a
             return _reject(county_code=county_code, raw=raw, rejected=rejected, message_id=message.message_id,
                            at=at)
         if request.answered_at is None:
-            request.answered_at, request.matched = at, p.matched
+            # answered when the partner answered (its sent_at), not when we received it: its timeliness
+            request.answered_at, request.matched = min(message.sent_at, at), p.matched
             request.verified, request.answer_note = {k: v for k, v in p.verified.items()}, p.note
             request.save(update_fields=["answered_at", "matched", "verified", "answer_note"])
         _inbox(county_code, message, raw, InboxStatus.APPLIED, person_id=request.person_id, at=at)
@@ -553,7 +554,8 @@ def messages_receive(*, county_code: str, items: list[tuple[bytes, str | None, s
             if request is None:
                 continue  # unknown request: rejected below, one by one
             if request.answered_at is None:
-                request.answered_at, request.matched = at, m.payload.matched
+                # answered when the partner answered, not when we received it (as in message_receive)
+                request.answered_at, request.matched = min(m.sent_at, at), m.payload.matched
                 request.verified, request.answer_note = dict(m.payload.verified), m.payload.note
                 answered.append(request)
             inbox.append(InboxMessage(county_code=county_code, message_id=m.message_id, from_county=m.from_county,
