@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,7 @@ def test_worker_process_answers_with_a_rejection_and_stops_cleanly_on_sigterm(na
 @pytest.mark.django_db
 def test_status_shows_queues_lag_and_errors(county, second_county):
     services.verify_request_send(county_code=B, to_county=A, name="某人", sex="2",
-                                 birth_date=__import__("datetime").date(1990, 1, 1), sender_role="destination",
+                                 birth_date=date(1990, 1, 1), sender_role="destination",
                                  by=None)
     services.error_record(county_code=B, where="relay", message="1 not published: broker down")
     out = io.StringIO()
