@@ -47,13 +47,14 @@ def test_status_inbox_outbox_and_unmatched(api, personas, received):
 def test_requests_due_and_answer(api, personas, received):
     admin = api.as_(personas.admin)
     due = admin.get("/exchange/requests/due").json()
+    rid = due[0]["id"]
     assert [(r["name"], r["days_left"], r["pregnant"]) for r in due] == [("无名氏", 15, True)]
     assert admin.get("/exchange/requests/due", overdue="true").json() == []
-    answered = admin.post(f"/exchange/requests/{due[0]['id']}/answer",
+    answered = admin.post(f"/exchange/requests/{rid}/answer",
                           {"matched": False, "verified": {}, "note": "查无此人"}).json()
     assert (answered["matched"], answered["note"], answered["days_left"]) == (False, "查无此人", None)
     assert admin.get("/exchange/requests/due").json() == []
-    assert_error(admin.post(f"/exchange/requests/{due[0]['id']}/answer", {"matched": False}), 422, "request")
+    assert_error(admin.post(f"/exchange/requests/{rid}/answer", {"matched": False}), 422, "request")
     listed = admin.get("/exchange/requests", role="received").json()
     assert {r["name"] for r in listed} == {"无名氏", "李梅"}
     assert all("*" in r["id_number_masked"] or r["id_number_masked"] == "" for r in listed)
@@ -62,8 +63,8 @@ def test_requests_due_and_answer(api, personas, received):
 
 def test_answer_refuses_a_field_the_exchange_does_not_carry(api, personas, received):
     admin = api.as_(personas.admin)
-    due = admin.get("/exchange/requests/due").json()
-    r = admin.post(f"/exchange/requests/{due[0]['id']}/answer", {"matched": True, "verified": {"phone": "138"}})
+    rid = admin.get("/exchange/requests/due").json()[0]["id"]
+    r = admin.post(f"/exchange/requests/{rid}/answer", {"matched": True, "verified": {"phone": "138"}})
     assert_error(r, 422, "verified")
 
 
@@ -116,9 +117,10 @@ def test_unmatched_resolve(api, personas, county, second_county):
     assert services.message_receive(county_code=A, raw=bytes(row.body), sender=B) == "unmatched"
     admin = api.as_(personas.admin)
     (item,) = admin.get("/exchange/unmatched").json()
-    assert admin.post(f"/exchange/unmatched/{item['id']}/resolve").json() == {"id": item["id"], "status": "resolved"}
+    iid = item["id"]
+    assert admin.post(f"/exchange/unmatched/{iid}/resolve").json() == {"id": item["id"], "status": "resolved"}
     assert admin.get("/exchange/unmatched").json() == []
-    assert admin.post(f"/exchange/unmatched/{item['id']}/resolve").status_code == 422
+    assert admin.post(f"/exchange/unmatched/{iid}/resolve").status_code == 422
 
 
 @pytest.mark.parametrize("persona", ["dongcheng", "reporter", "viewer"])
@@ -133,4 +135,5 @@ def test_the_statistician_reads_but_may_not_answer(api, personas, received):
     stat = api.as_(personas.statistician)
     due = stat.get("/exchange/requests/due").json()
     assert len(due) == 1
-    assert stat.post(f"/exchange/requests/{due[0]['id']}/answer", {"matched": False}).status_code == 403
+    rid = due[0]["id"]
+    assert stat.post(f"/exchange/requests/{rid}/answer", {"matched": False}).status_code == 403
