@@ -5,17 +5,19 @@ county's work); ID numbers masked; reads of personal data and every write record
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import AfterValidator
 
 from renkou.accounts.models import User
 from renkou.accounts.scope import scope_for
 from renkou.accounts.services import audit_record
 from renkou.core.errors import PermissionDenied, RuleViolation
 from renkou.migrants import rules, selectors, services
+from renkou.migrants.schema import storable
 from renkou.migrants.models import ExchangeRequest, InboxMessage, MigrantRecord, OutboxMessage
 from renkou.orgunits.periods import Period, PeriodError
 from renkou.registry.idnumbers import mask
@@ -23,6 +25,14 @@ from renkou.registry.schemas import answers
 from renkou.registry.selectors import person_get_for_user
 
 router = Router(tags=["exchange"])
+
+
+def _text(max_length: int, min_length: int = 0, **kw):
+    return Annotated[str, Field(max_length=max_length, min_length=min_length, **kw), AfterValidator(storable)]
+
+
+Text50, Text200 = _text(50), _text(200)
+Name = _text(50, 1)
 READ_ERRORS = (401, 403, 404, 422)
 WRITE_ERRORS = (400, 401, 403, 404, 422)
 LIMIT = 200
@@ -154,40 +164,40 @@ def _migrant_out(m: MigrantRecord) -> MigrantOut:
 class MigrantIn(Schema):
     direction: Literal["in", "out"]
     other_county_code: str = Field(pattern=r"^\d{6}$")
-    name: str = Field(min_length=1, max_length=50)
+    name: Name
     sex: Literal["1", "2"]
     birth_date: date
     since: date
-    id_number: str = Field("", max_length=30)
-    other_address: str = Field("", max_length=200)
-    address_here: str = Field("", max_length=200)
-    occupation: str = Field("", max_length=200)
-    marital_status: str = Field("", max_length=2)
-    marriage_change: str = Field("", max_length=200)
+    id_number: _text(30) = ""
+    other_address: Text200 = ""
+    address_here: Text200 = ""
+    occupation: Text200 = ""
+    marital_status: _text(2) = ""
+    marriage_change: Text200 = ""
     children: int | None = Field(None, ge=0, le=20)
-    children_change: str = Field("", max_length=200)
-    contraception: str = Field("", max_length=200, description="as the person reported it (voluntary)")
+    children_change: Text200 = ""
+    contraception: _text(200, description="as the person reported it (voluntary)") = ""
     pregnant: bool = False
-    certificate_number: str = Field("", max_length=40)
+    certificate_number: _text(40) = ""
     submit: bool = Field(True, description="send the case record to the origin now (direction in)")
 
 
 class RequestIn(Schema):
     to_county: str = Field(pattern=r"^\d{6}$")
-    name: str = Field(min_length=1, max_length=50)
+    name: Name
     sex: Literal["1", "2"]
     birth_date: date
-    id_number: str = Field("", max_length=30)
+    id_number: _text(30) = ""
     sender_role: Literal["origin", "destination"]
     pregnant: bool = False
-    fields: list[str] = Field(default_factory=lambda: ["marital_status", "children"], max_length=6)
-    note: str = Field("", max_length=200)
+    fields: list[_text(30)] = Field(default_factory=lambda: ["marital_status", "children"], max_length=6)
+    note: Text200 = ""
 
 
 class AnswerIn(Schema):
     matched: bool
-    verified: dict[str, str] = Field(default_factory=dict)
-    note: str = Field("", max_length=200)
+    verified: dict[_text(30), Text50] = Field(default_factory=dict)
+    note: Text200 = ""
 
 
 class HistoryOut(Schema):
@@ -243,7 +253,8 @@ def exchange_status(request: HttpRequest):
 
 
 @router.get("/inbox", response=answers(200, list[MessageOut], *READ_ERRORS))
-def exchange_inbox(request: HttpRequest, status: str = Query("", max_length=10)):
+def exchange_inbox(request: HttpRequest,
+                   status: Literal["", "applied", "unmatched", "resolved", "rejected"] = ""):
     """Messages received (newest first, at most 200), by status: applied, unmatched, resolved, rejected."""
     _officer(request)
     return [_inbox_out(m) for m in selectors.inbox_list(selectors.own_county_code(), status=status)[:LIMIT]]

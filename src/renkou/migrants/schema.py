@@ -16,16 +16,25 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 SCHEMA_VERSION = 1
 SUPPORTED_VERSIONS = frozenset({1})
 MAX_BYTES = 16 * 1024  # a case record is about 1 KB; anything bigger is refused unread
 
+
+
+def storable(value: str) -> str:
+    """No database stores NUL (PostgreSQL) or a lone UTF-16 surrogate: such text is refused at the edge."""
+    if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValueError("text with NUL or a lone surrogate cannot be stored")
+    return value
+
+
 CountyCode = Annotated[str, Field(pattern=r"^[1-9]\d{5}$")]
 IdNumber = Annotated[str, Field(pattern=r"^\d{17}[\dX]$")]
-Name = Annotated[str, Field(min_length=1, max_length=50)]
-ShortText = Annotated[str, Field(max_length=200)]
+Name = Annotated[str, Field(min_length=1, max_length=50), AfterValidator(storable)]
+ShortText = Annotated[str, Field(max_length=200), AfterValidator(storable)]
 Sex = Literal["0", "1", "2", "9"]
 MaritalStatus = Annotated[str, Field(pattern=r"^\d{2}$")]
 
@@ -70,7 +79,7 @@ class CaseRecordPayload(_Strict):
     children_change: ShortText = ""
     contraception: ShortText = ""  # as reported by the person, voluntary
     pregnant: bool = False
-    certificate_number: Annotated[str, Field(max_length=40)] = ""  # marriage-and-birth certificate 婚育证明
+    certificate_number: Annotated[str, Field(max_length=40), AfterValidator(storable)] = ""  # marriage-and-birth certificate 婚育证明
 
 
 class VerifyRequestPayload(_Strict):
@@ -100,7 +109,7 @@ class FeedbackPayload(_Strict):
     in_reply_to: uuid.UUID
     matched: bool
     verified: dict[Literal["name", "sex", "birth_date", "marital_status", "children", "residence_status"],
-                   Annotated[str, Field(max_length=50)]] = Field(default_factory=dict)
+                   Annotated[str, Field(max_length=50), AfterValidator(storable)]] = Field(default_factory=dict)
     note: ShortText = ""
 
 
@@ -108,7 +117,7 @@ class RejectionPayload(_Strict):
     in_reply_to: uuid.UUID | None = None
     reason: Literal["malformed", "oversized", "unknown_version", "wrongly_addressed", "sender_mismatch",
                     "unknown_request"]
-    detail: Annotated[str, Field(max_length=500)] = ""
+    detail: Annotated[str, Field(max_length=500), AfterValidator(storable)] = ""
 
 
 class _Envelope(_Strict):

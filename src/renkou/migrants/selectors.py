@@ -141,6 +141,10 @@ class DueRequest:
     def overdue(self) -> bool:
         return self.days_left < 0
 
+    @property
+    def days_overdue(self) -> int:
+        return max(0, -self.days_left)
+
 
 def requests_due(county_code: str, *, today: date | None = None, overdue_only: bool = False) -> list[DueRequest]:
     """Received requests not yet answered, most urgent first, with the days left (negative: overdue)."""

@@ -53,6 +53,8 @@ def test_a_valid_message_round_trips():
     (_raw(_request(message_id="not-a-uuid")), "malformed"),
     (_raw(_request(to_county="12345")), "malformed"),
     (_raw(_request(sent_at="2025-06-01T10:00:00")), "malformed"),  # naive time
+    (json.dumps(_request(payload={"subject": {"name": "\ud800王", "sex": "2", "birth_date": "1990-01-01"},
+                                  "sender_role": "destination"})).encode(), "malformed"),  # cannot be stored
     (_raw(_request(schema_version=2)), "unknown_version"),
     (_raw(_request(schema_version=True)), "unknown_version"),
     (_raw({k: v for k, v in _request().items() if k != "schema_version"}), "unknown_version"),
