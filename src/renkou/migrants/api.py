@@ -17,8 +17,8 @@ from renkou.accounts.scope import scope_for
 from renkou.accounts.services import audit_record
 from renkou.core.errors import PermissionDenied, RuleViolation
 from renkou.migrants import rules, selectors, services
-from renkou.migrants.schema import storable
 from renkou.migrants.models import ExchangeRequest, InboxMessage, MigrantRecord, OutboxMessage
+from renkou.migrants.schema import storable
 from renkou.orgunits.periods import Period, PeriodError
 from renkou.registry.idnumbers import mask
 from renkou.registry.schemas import answers

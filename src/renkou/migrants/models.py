@@ -110,7 +110,7 @@ class InboxMessage(models.Model):
     county_code = models.CharField(max_length=6)  # the receiver (this node)
     message_id = models.UUIDField()
     from_county = models.CharField(_("from county"), max_length=6, blank=True)
-    kind = models.CharField(_("kind"), max_length=16, blank=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=MessageKind.choices, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=InboxStatus.choices)
     reason = models.CharField(_("reason"), max_length=600, blank=True)
     body = models.BinaryField()  # as received (refused messages: the first bytes only)
@@ -196,3 +196,6 @@ class ExchangeError(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["county_code", "-at"], name="exchange_error_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.where}: {self.message}"

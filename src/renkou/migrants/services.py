@@ -581,7 +581,8 @@ def _bulk_set(objs: list[Any], names: list[str]) -> None:
     model = type(objs[0])
     fields = [model._meta.get_field(n) for n in names]
     qn = connection.ops.quote_name
-    sql = (f"UPDATE {qn(model._meta.db_table)} SET {', '.join(f'{qn(f.column)} = %s' for f in fields)} "
+    # only quoted names of our own model's columns are interpolated; the values are parameters
+    sql = (f"UPDATE {qn(model._meta.db_table)} SET {', '.join(f'{qn(f.column)} = %s' for f in fields)} "  # noqa: S608
            f"WHERE {qn(model._meta.pk.column)} = %s")
     params = [[f.get_db_prep_save(getattr(o, f.attname), connection) for f in fields] + [o.pk] for o in objs]
     with connection.cursor() as cursor:

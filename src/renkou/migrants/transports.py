@@ -256,7 +256,7 @@ class NatsTransport(Transport):
             try:
                 futures.append(await self._js.publish_async(
                     self.config.subject(item.to_county, item.from_county), item.data,
-                    headers={MSG_ID_HEADER: item.message_id}, wait_stall=self.config.publish_timeout))
+                    headers={MSG_ID_HEADER: item.message_id}))
             except Exception as exc:  # noqa: BLE001 - reported per message
                 futures.append(exc)
         pending = [f for f in futures if isinstance(f, asyncio.Future)]

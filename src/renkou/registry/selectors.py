@@ -357,8 +357,8 @@ def person_match_in_county(
 def persons_match_in_county(
     *, county_code: str, subjects: list[tuple[str | None, str, date | None]]
 ) -> list[ExchangeFacts | None]:
-    """``person_match_in_county`` for many (ID number, name, birth date) at once: one query for the ID
-    numbers, one per subject left to match by name and birth date, one for the children's counts."""
+    """``person_match_in_county`` for many (ID number, name, birth date) at once: a query per 500 ID numbers,
+    per 200 (name, birth date) pairs left, and per 500 matched persons for their children's counts."""
     in_county = Q(registration_unit__code__startswith=county_code) | Q(residence_unit__code__startswith=county_code)
     fields = ("pk", "id_number", "name", "sex", "birth_date", "marital_status", "residence_status")
     numbers = sorted({s[0] for s in subjects if s[0]})
@@ -366,13 +366,21 @@ def persons_match_in_county(
     for i in range(0, len(numbers), 500):
         for row in Person.objects.filter(in_county, id_number__in=numbers[i:i + 500]).values_list(*fields):
             by_number[row[1]] = row
-    rows: list[tuple | None] = []
-    for id_number, name, birth_date in subjects:
-        row = by_number.get(id_number) if id_number else None
-        if row is None and name and birth_date is not None:
-            found = list(Person.objects.filter(in_county, name=name, birth_date=birth_date).values_list(*fields)[:2])
-            row = found[0] if len(found) == 1 else None
-        rows.append(row)
+    rows: list[tuple | None] = [by_number.get(s[0]) if s[0] else None for s in subjects]
+    # The rest by name and birth date, 200 pairs a query; a pair that finds several persons matches none.
+    pairs = sorted({(s[1], s[2]) for s, r in zip(subjects, rows, strict=True)
+                    if r is None and s[1] and s[2] is not None})
+    by_pair: dict[tuple[str, date], list[tuple]] = {}
+    for i in range(0, len(pairs), 200):
+        wanted = Q()
+        for name, born in pairs[i:i + 200]:
+            wanted |= Q(name=name, birth_date=born)
+        for row in Person.objects.filter(in_county).filter(wanted).values_list(*fields):
+            by_pair.setdefault((row[2], row[4]), []).append(row)
+    for i, (s, r) in enumerate(zip(subjects, rows, strict=True)):
+        found = by_pair.get((s[1], s[2]), []) if r is None else []
+        if len(found) == 1:
+            rows[i] = found[0]
     pks = sorted({r[0] for r in rows if r is not None})
     children: dict[int, int] = {}
     for i in range(0, len(pks), 500):
