@@ -11,10 +11,11 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from pydantic import ValidationError
 
 from renkou.accounts.models import User
 from renkou.accounts.services import audit_record
-from renkou.core.errors import RuleViolation
+from renkou.core.errors import RuleViolation, RuleViolations
 from renkou.migrants import rules, schema
 from renkou.migrants.models import (
     Direction,
@@ -53,6 +54,20 @@ def _normalize_id(field: str, id_number: str | None) -> str:
 
 def _subject(name: str, sex: str, birth_date: date, id_number: str) -> dict[str, Any]:
     return {"name": name, "sex": sex, "birth_date": birth_date, "id_number": id_number or None}
+
+
+def _build(kind: str, **kwargs: Any) -> Any:
+    """A message of our own data; what the schema refuses (a marital status that is not two digits, a date
+    the exchange cannot carry …) is a RuleViolation naming the input field, not a crash."""
+    try:
+        return schema.build(kind, **kwargs)
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors(include_url=False):
+            names = [str(p) for p in e["loc"] if not isinstance(p, int) and p not in {
+                "payload", "subject", "mother", kind}]
+            problems.append(RuleViolation(names[-1] if names else "message", e["msg"]))
+        raise RuleViolations(problems) from exc
 
 
 def _outbox_put(message: schema._Envelope, *, person_id: int | None, at: datetime) -> OutboxMessage:
@@ -100,6 +115,8 @@ def migrant_record_create(*, county_code: str, data: MigrantIn, by: User | None,
         raise RuleViolation("name", "is required")
     if data.sex not in {"1", "2"}:
         raise RuleViolation("sex", "must be 1 (male) or 2 (female)")
+    if data.marital_status and not (len(data.marital_status) == 2 and data.marital_status.isdigit()):
+        raise RuleViolation("marital_status", "must be a two-digit GB/T 2261.2 code")
     id_number = _normalize_id("id_number", data.id_number)
     facts = person_match_in_county(county_code=county_code, id_number=id_number or None, name=data.name.strip(),
                                    birth_date=data.birth_date)
@@ -133,7 +150,7 @@ def _case_record_send(record: MigrantRecord, *, at: datetime) -> OutboxMessage:
         "contraception": record.contraception, "pregnant": record.pregnant,
         "certificate_number": record.certificate_number,
     }
-    message = schema.build("case_record", from_county=record.county_code, to_county=record.other_county_code,
+    message = _build("case_record", from_county=record.county_code, to_county=record.other_county_code,
                            payload=payload, sent_at=at)
     record.submitted_at = at
     record.save(update_fields=["submitted_at", "updated_at"])
@@ -170,7 +187,7 @@ def verify_request_send(*, county_code: str, to_county: str, name: str, sex: str
         raise RuleViolation("fields", f"cannot be verified: {', '.join(bad)}")
     facts = person_match_in_county(county_code=county_code, id_number=id_number or None, name=name,
                                    birth_date=birth_date)
-    message = schema.build("verify_request", from_county=county_code, to_county=to_county, sent_at=at, payload={
+    message = _build("verify_request", from_county=county_code, to_county=to_county, sent_at=at, payload={
         "subject": _subject(name, sex, birth_date, id_number), "sender_role": sender_role,
         "pregnant": pregnant, "fields": fields, "note": note,
     })
@@ -215,7 +232,7 @@ def verify_requests_send(*, county_code: str, to_county: str, subjects: list[Req
                                                                        for n, s in zip(numbers, subjects, strict=True)])
     requests, outbox = [], []
     for s, number, f in zip(subjects, numbers, facts, strict=True):
-        message = schema.build("verify_request", from_county=county_code, to_county=to_county, sent_at=at, payload={
+        message = _build("verify_request", from_county=county_code, to_county=to_county, sent_at=at, payload={
             "subject": _subject(s.name, s.sex, s.birth_date, number), "sender_role": sender_role,
             "pregnant": s.pregnant, "fields": fields, "note": "",
         })
@@ -244,7 +261,7 @@ def birth_notice_send(*, county_code: str, to_county: str, mother_name: str, mot
     at = at or timezone.now()
     to_county = _check_county("to_county", to_county)
     mother_id_number = _normalize_id("mother_id_number", mother_id_number)
-    message = schema.build("birth_notice", from_county=county_code, to_county=to_county, sent_at=at, payload={
+    message = _build("birth_notice", from_county=county_code, to_county=to_county, sent_at=at, payload={
         "mother": _subject(mother_name, "2", mother_birth_date, mother_id_number), "child_sex": child_sex,
         "child_birth_date": child_birth_date, "birth_order": birth_order,
     })
@@ -267,7 +284,7 @@ def birth_notice_send(*, county_code: str, to_county: str, mother_name: str, mot
 
 def _answer(request: ExchangeRequest, *, matched: bool, verified: dict[str, str], note: str, by: User | None,
             at: datetime) -> OutboxMessage:
-    message = schema.build("feedback", from_county=request.county_code, to_county=request.other_county_code,
+    message = _build("feedback", from_county=request.county_code, to_county=request.other_county_code,
                            sent_at=at, payload={"in_reply_to": request.message_id, "matched": matched,
                                                 "verified": verified, "note": note})
     request.answered_at, request.answered_by = at, by
@@ -346,7 +363,7 @@ def _reject(*, county_code: str, raw: bytes, rejected: schema.Rejected, message_
     )
     # Never answer a rejection with a rejection (two nodes would bounce one message for ever).
     if reply and rejected.from_county and rejected.from_county != county_code and rejected.kind != "rejection":
-        message = schema.build("rejection", from_county=county_code, to_county=rejected.from_county, sent_at=at,
+        message = _build("rejection", from_county=county_code, to_county=rejected.from_county, sent_at=at,
                                payload={"in_reply_to": rejected.message_id, "reason": rejected.reason,
                                         "detail": rejected.detail[:500]})
         _outbox_put(message, person_id=None, at=at)
@@ -528,7 +545,7 @@ def messages_receive(*, county_code: str, items: list[tuple[bytes, str | None, s
             if facts is not None and auto_feedback:
                 verified = _verified_from(facts, fields)
                 request.answered_at, request.matched, request.verified = at, True, verified
-                answer = schema.build("feedback", from_county=county_code, to_county=m.from_county, sent_at=at,
+                answer = _build("feedback", from_county=county_code, to_county=m.from_county, sent_at=at,
                                       payload={"in_reply_to": m.message_id, "matched": True, "verified": verified,
                                                "note": ""})
                 outbox.append(OutboxMessage(message_id=answer.message_id, county_code=county_code,

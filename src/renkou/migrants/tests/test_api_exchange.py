@@ -87,6 +87,12 @@ def test_send_a_request_and_record_a_migrant(api, personas, county):
     out = admin.post("/exchange/migrants", {"direction": "out", "other_county_code": B, "name": "不在册",
                                             "sex": "1", "birth_date": "1985-02-02", "since": "2025-01-01"})
     assert_error(out, 422, "id_number")
+    bad = admin.post("/exchange/migrants", {"direction": "in", "other_county_code": B, "name": "外来者", "sex": "1",
+                                            "birth_date": "1985-02-02", "since": "2025-01-01", "marital_status": "U"})
+    assert_error(bad, 422, "marital_status")
+    assert_error(admin.post("/exchange/migrants", {
+        "direction": "in", "other_county_code": B, "name": "外来者", "sex": "1", "birth_date": "1985-02-02",
+        "since": "2025-01-01", "id_number": "110105194913310021"}), 422, "id_number")
 
 
 def test_person_history(api, personas, received):
