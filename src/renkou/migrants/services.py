@@ -43,13 +43,16 @@ def _check_county(field: str, code: str) -> str:
     return code
 
 
-def _normalize_id(field: str, id_number: str | None) -> str:
+def _normalize_id(field: str, id_number: str | None, *, sex: str | None = None,
+                  birth_date: date | None = None) -> str:
+    """The 18-character number; its errors (length, date, a sex or birth date it contradicts) are refused, a
+    wrong check character is passed on as entered (real cards carry them; DOMAIN.md)."""
     if not id_number:
         return ""
-    try:
-        return idnumbers.normalize(id_number)
-    except idnumbers.IdNumberError as exc:
-        raise RuleViolation(field, str(exc)) from exc
+    result = idnumbers.check(id_number, sex=sex, birth_date=birth_date)
+    if result.errors:
+        raise RuleViolation(field, str(result.errors[0].message))
+    return result.number
 
 
 def _subject(name: str, sex: str, birth_date: date, id_number: str) -> dict[str, Any]:
@@ -117,7 +120,7 @@ def migrant_record_create(*, county_code: str, data: MigrantIn, by: User | None,
         raise RuleViolation("sex", "must be 1 (male) or 2 (female)")
     if data.marital_status and not (len(data.marital_status) == 2 and data.marital_status.isdigit()):
         raise RuleViolation("marital_status", "must be a two-digit GB/T 2261.2 code")
-    id_number = _normalize_id("id_number", data.id_number)
+    id_number = _normalize_id("id_number", data.id_number, sex=data.sex, birth_date=data.birth_date)
     facts = person_match_in_county(county_code=county_code, id_number=id_number or None, name=data.name.strip(),
                                    birth_date=data.birth_date)
     if data.direction == Direction.OUT and facts is None:
@@ -180,7 +183,7 @@ def verify_request_send(*, county_code: str, to_county: str, name: str, sex: str
     to_county = _check_county("to_county", to_county)
     if sender_role not in {"origin", "destination"}:
         raise RuleViolation("sender_role", "must be origin or destination")
-    id_number = _normalize_id("id_number", id_number)
+    id_number = _normalize_id("id_number", id_number, sex=sex, birth_date=birth_date)
     fields = list(fields or ["marital_status", "children"])
     bad = [f for f in fields if f not in schema.VERIFIABLE_FIELDS]
     if bad:
@@ -227,7 +230,8 @@ def verify_requests_send(*, county_code: str, to_county: str, subjects: list[Req
         raise RuleViolation("sender_role", "must be origin or destination")
     fields = list(fields or ["marital_status", "children"])
     today = timezone.localdate(at)
-    numbers = [_normalize_id(f"subjects[{i}].id_number", s.id_number) for i, s in enumerate(subjects)]
+    numbers = [_normalize_id(f"subjects[{i}].id_number", s.id_number, sex=s.sex, birth_date=s.birth_date)
+               for i, s in enumerate(subjects)]
     facts = persons_match_in_county(county_code=county_code, subjects=[(n or None, s.name, s.birth_date)
                                                                        for n, s in zip(numbers, subjects, strict=True)])
     requests, outbox = [], []
@@ -260,7 +264,7 @@ def birth_notice_send(*, county_code: str, to_county: str, mother_name: str, mot
     """Tell the origin of a birth here to a woman registered there (to be acknowledged within 30 days)."""
     at = at or timezone.now()
     to_county = _check_county("to_county", to_county)
-    mother_id_number = _normalize_id("mother_id_number", mother_id_number)
+    mother_id_number = _normalize_id("mother_id_number", mother_id_number, sex="2", birth_date=mother_birth_date)
     message = _build("birth_notice", from_county=county_code, to_county=to_county, sent_at=at, payload={
         "mother": _subject(mother_name, "2", mother_birth_date, mother_id_number), "child_sex": child_sex,
         "child_birth_date": child_birth_date, "birth_order": birth_order,
