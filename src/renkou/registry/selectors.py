@@ -392,3 +392,30 @@ def persons_match_in_county(
                 children[pk] = children.get(pk, 0) + n
     return [None if r is None else ExchangeFacts(r[0], r[2], r[3], r[4], r[5], children.get(r[0], 0), r[6])
             for r in rows]
+
+
+@dataclass(frozen=True)
+class MigrantFacts:
+    """A person of the register who lives in another county (``out``) or comes from one (``in``)."""
+
+    person_id: int
+    name: str
+    sex: str
+    birth_date: date
+    id_number: str
+    marital_status: str
+    residence_status: str
+    other_county_code: str
+
+
+def persons_migrating(*, county_code: str, status: str, other_county_code: str = "",
+                      limit: int = 1000) -> list[MigrantFacts]:
+    """Living persons of the county's register with residence status ``out`` or ``in`` (optionally with one
+    other county), for the exchange (its two-county demo seeds migrant records from them)."""
+    in_county = Q(registration_unit__code__startswith=county_code) | Q(residence_unit__code__startswith=county_code)
+    qs = Person.objects.filter(in_county, residence_status=status, death_date__isnull=True)
+    if other_county_code:
+        qs = qs.filter(other_county_code=other_county_code)
+    rows = qs.order_by("pk").values_list("pk", "name", "sex", "birth_date", "id_number", "marital_status",
+                                         "residence_status", "other_county_code")[:limit]
+    return [MigrantFacts(pk, n, s, b, i or "", m, r, o) for pk, n, s, b, i, m, r, o in rows]

@@ -37,6 +37,11 @@ class Command(BaseCommand):
         st.add_argument("--broker", action="store_true", help="also ask NATS for the consumer's pending messages")
         setup = sub.add_parser("setup", help="create the stream and each county's durable consumer (operator)")
         setup.add_argument("--county", action="append", required=True, dest="counties")
+        dp = sub.add_parser("demo-partner", help="two-county demo, first county: record its side of the exchange "
+                            "with PARTNER and write the file `renkou demo --second-county` reads")
+        dp.add_argument("--partner", required=True, help="the second county's code, e.g. 500231")
+        dp.add_argument("--file", required=True, help="where to write the shared migrants (JSON)")
+        dp.add_argument("--seed", type=int, default=1)
         cfg = sub.add_parser("nats-config", help="print a nats-server accounts block, one user per county")
         cfg.add_argument("--county", action="append", required=True, dest="counties")
 
@@ -138,6 +143,22 @@ class Command(BaseCommand):
         except Exception as exc:
             raise CommandError(f"could not provision {config.stream} at {config.url}: {exc}") from exc
         self.stdout.write(f"stream {config.stream} and consumers for {', '.join(opts['counties'])} are ready")
+
+    def _demo_partner(self, opts) -> None:
+        from pathlib import Path
+
+        from renkou.demo.second_county import first_county_seed, partner_export
+
+        county = self._county(opts)
+        export = partner_export(county_code=county, partner=opts["partner"])
+        counts = first_county_seed(export=export, seed=opts["seed"])
+        Path(opts["file"]).write_text(json.dumps(export, ensure_ascii=False, indent=1), encoding="utf-8")
+        self.stdout.write(
+            f"county {county}: {counts['records']} migrants from {opts['partner']} recorded (case records queued), "
+            f"{counts['requests']} verification requests queued; wrote {opts['file']} "
+            f"({len(export['ours_living_there'])} of our residents living in {opts['partner']}).\n"
+            f"Next, in another data folder: renkou migrate && renkou demo --second-county {opts['partner']} "
+            f"--partner-file {opts['file']}")
 
     def _nats_config(self, opts) -> None:
         passwords = {c: secrets.token_urlsafe(18) for c in opts["counties"]}
