@@ -221,9 +221,10 @@ class RequestIn:
 @transaction.atomic
 def verify_requests_send(*, county_code: str, to_county: str, subjects: list[RequestIn], sender_role: str,
                          fields: list[str] | None = None, by: User | None,
-                         at: datetime | None = None) -> list[ExchangeRequest]:
+                         at: datetime | None = None) -> int:
     """Many verification requests to one county at once (a monthly batch; the demo and the benchmark), with
-    the same effects as ``verify_request_send`` for each: requests and outbox rows written in bulk."""
+    the same effects as ``verify_request_send`` for each: requests and outbox rows written in bulk. Returns
+    how many were sent."""
     at = at or timezone.now()
     to_county = _check_county("to_county", to_county)
     if sender_role not in {"origin", "destination"}:
@@ -249,12 +250,12 @@ def verify_requests_send(*, county_code: str, to_county: str, subjects: list[Req
         outbox.append(OutboxMessage(message_id=message.message_id, county_code=county_code, to_county=to_county,
                                     kind="verify_request", body=schema.encode(message), person_id=person_id,
                                     created_at=at))
-    created = ExchangeRequest.objects.bulk_create(requests, batch_size=500)
-    OutboxMessage.objects.bulk_create(outbox, batch_size=500)
+    _bulk_insert(requests)
+    _bulk_insert(outbox)
     if by is not None:
         audit_record(user=by, action="exchange.request", object_type="exchange_request",
-                     detail={"to_county": to_county, "count": len(created)})
-    return created
+                     detail={"to_county": to_county, "count": len(requests)})
+    return len(requests)
 
 
 @transaction.atomic
@@ -561,7 +562,7 @@ def messages_receive(*, county_code: str, items: list[tuple[bytes, str | None, s
                                       kind=m.kind, status=status, body=items[i][0],
                                       person_id=facts.person_id if facts else None, received_at=at))
             outcomes[i] = "applied" if facts is not None else "unmatched"
-        ExchangeRequest.objects.bulk_create(new_requests, batch_size=500)
+        _bulk_insert(new_requests)
     if feedbacks:
         wanted = [decoded[i].message.payload.in_reply_to for i in feedbacks]
         sent: dict[uuid.UUID, ExchangeRequest] = {}
@@ -584,14 +585,31 @@ def messages_receive(*, county_code: str, items: list[tuple[bytes, str | None, s
                                       person_id=request.person_id, received_at=at))
             outcomes[i] = "applied"
         _bulk_set(answered, ["answered_at", "matched", "verified", "answer_note"])
-    InboxMessage.objects.bulk_create(inbox, batch_size=500)
-    OutboxMessage.objects.bulk_create(outbox, batch_size=500)
+    _bulk_insert(inbox)
+    _bulk_insert(outbox)
     for i, outcome in enumerate(outcomes):
         if not outcome:
             raw, sender, hid = items[i]
             outcomes[i] = message_receive(county_code=county_code, raw=raw, sender=sender, header_id=hid,
                                           auto_feedback=auto_feedback, at=at)
     return outcomes
+
+
+def _bulk_insert(objs: list[Any]) -> None:
+    """INSERT many new rows in one executemany, without Django's per-row compiler work (bulk_create costs
+    more than the rest of a batch's receipt). Values are prepared by each field as the ORM would; the rows get
+    no primary keys back, which no caller needs."""
+    if not objs:
+        return
+    model = type(objs[0])
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    qn = connection.ops.quote_name
+    # only quoted names of our own model's columns are interpolated; the values are parameters
+    sql = (f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    params = [[f.get_db_prep_save(f.pre_save(o, add=True), connection) for f in fields] for o in objs]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def _bulk_set(objs: list[Any], names: list[str]) -> None:

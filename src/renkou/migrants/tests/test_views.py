@@ -114,3 +114,34 @@ def test_the_statistician_reads_but_cannot_answer(personas, exchange):
     client = client_for(personas.statistician)
     assert client.get("/exchange/requests/").status_code == 200
     assert client.post(f"/exchange/requests/{item.pk}/", {"matched": "no"}).status_code == 403
+
+
+def test_person_page_links_a_migrants_exchange_history(personas, county):
+    from renkou.registry.models import Person
+
+    p = person_in(county.dc_village1, name="外出者")
+    Person.objects.filter(pk=p.pk).update(residence_status="out", other_county_code=B)
+    text = client_for(personas.admin).get(f"/persons/{p.pk}/").content.decode()
+    assert f"/exchange/persons/{p.pk}/" in text
+
+
+def test_list_pages_take_the_same_number_of_queries_for_more_rows(personas, exchange):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(personas.admin)
+
+    def count(url: str) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    client.get("/exchange/")  # the session's first request writes to it
+    before = {url: count(url) for url in ("/exchange/inbox/", "/exchange/outbox/", "/exchange/requests/",
+                                          "/exchange/unmatched/", "/exchange/")}
+    for i in range(5):
+        services.verify_request_send(county_code=B, to_county=A, name=f"又一个{i}", sex="2",
+                                     birth_date=date(1991, 1, 1), sender_role="destination", by=None)
+    for row in OutboxMessage.objects.filter(county_code=B, sent_at__isnull=True):
+        services.message_receive(county_code=A, raw=bytes(row.body), sender=B)
+    assert {url: count(url) for url in before} == before
