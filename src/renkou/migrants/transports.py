@@ -284,7 +284,7 @@ class NatsTransport(Transport):
 
         try:
             msgs = await self._sub.fetch(batch, timeout=max(timeout, 0.05))
-        except (nats.errors.TimeoutError, asyncio.TimeoutError):
+        except (TimeoutError, nats.errors.TimeoutError):
             # nothing arrived in time (nats-py raises its own or asyncio's, depending on where it waited)
             return []
         except Exception as exc:
