@@ -120,19 +120,23 @@ def _bench(args: Any, out: Any) -> None:
         a, b = Node(A, ta, batch=batch), Node(B, tb, batch=batch)
         started = time.perf_counter()
         sent = 0
+        open_requests = ExchangeRequest.objects.filter(county_code=B, role="sent", answered_at__isnull=True)
         while True:
-            if sent < n:
+            # a window of one batch in flight: the next is sent when the previous has come back, so that the
+            # latency measures the exchange, not a queue the benchmark built up in front of it
+            waiting = open_requests.count()
+            if sent < n and waiting < batch:
                 k = min(batch, n - sent)
                 subjects = [services.RequestIn(*people[(sent + i) % len(people)]) for i in range(k)]
                 services.verify_requests_send(county_code=B, to_county=A, subjects=subjects,
                                               sender_role="destination", by=None)
                 sent += k
-            b.relay_once()
-            a.consume_once(timeout=0.5)
-            a.relay_once()
-            b.consume_once(timeout=0.5)
-            if sent >= n and ExchangeRequest.objects.filter(county_code=B, answered_at__isnull=True).count() == 0:
+            elif sent >= n and waiting == 0:
                 break
+            b.relay_once()
+            a.consume_once(timeout=0.2)
+            a.relay_once()
+            b.consume_once(timeout=0.2)
         elapsed = time.perf_counter() - started
         rate = n / elapsed
         # latency: request created (B's outbox) → feedback recorded (B's inbox)
