@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -90,10 +91,16 @@ def _delete_stream(config) -> None:
             pass
         await nc.close()
 
-    try:
-        asyncio.run(go())
-    except Exception:  # noqa: BLE001, S110 - the broker may be down at the end of a restart test
-        pass
+    def run() -> None:
+        try:
+            asyncio.run(go())
+        except Exception:  # noqa: BLE001, S110 - the broker may be down at the end of a restart test
+            pass
+
+    # in a thread of its own: the test's thread may hold an event loop (asyncio.run refuses to nest)
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(20)
 
 
 def free_port() -> int:
