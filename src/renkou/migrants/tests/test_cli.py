@@ -6,10 +6,12 @@ import io
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 import uuid
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -56,6 +58,58 @@ def test_worker_process_answers_with_a_rejection_and_stops_cleanly_on_sigterm(na
                             check=True, timeout=60)
     data = json.loads(status.stdout)
     assert data["inbox"]["rejected"] == 1 and data["outbox"] == {"pending": 0, "sent": 1, "rejected": 0}
+
+
+def test_worker_killed_mid_stream_and_restarted_applies_each_message_once(nats_names, tmp_path):
+    """kill -9 while the worker receives; after a restart every message is recorded once and answered once."""
+    config = replace(nats_names, ack_wait=1.0)
+    env = {**os.environ, "PYTHONPATH": str(SRC), "RENKOU_DATA_DIR": str(tmp_path), "RENKOU_COUNTY_CODE": B,
+           "RENKOU_NATS_URL": config.url, "RENKOU_NATS_STREAM": config.stream,
+           "RENKOU_NATS_SUBJECT_PREFIX": config.prefix, "RENKOU_EXCHANGE_BATCH": "20",
+           "DJANGO_SETTINGS_MODULE": "renkou.settings"}
+    env.pop("RENKOU_DATABASE_URL", None)
+    cli = [sys.executable, "-m", "renkou.cli"]
+    subprocess.run([*cli, "migrate", "-v", "0"], env=env, check=True, timeout=120)  # noqa: S603
+    n = 400
+    a = NatsTransport(config, county_code=A)
+    # B's consumer exists before the worker starts (as after `renkou exchange setup`)
+    NatsTransport(config, county_code=B).close()
+    a.publish([Outgoing(B, A, str(uuid.uuid4()), b'{"bad": %d}' % i) for i in range(n)])
+    db = sqlite3.connect(tmp_path / "renkou.sqlite3", timeout=10)
+
+    def received() -> int:
+        return db.execute("SELECT count(*) FROM migrants_inboxmessage").fetchone()[0]
+
+    try:
+        worker = subprocess.Popen([*cli, "exchange", "run", "--idle", "0.2"], env=env,  # noqa: S603
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while received() < 40:
+            assert time.monotonic() < deadline, "the worker received nothing"
+            time.sleep(0.05)
+        worker.kill()  # SIGKILL: no clean shutdown, batches in flight are neither committed nor acknowledged
+        worker.wait(10)
+        assert received() < n
+        worker = subprocess.Popen([*cli, "exchange", "run", "--idle", "0.2"], env=env,  # noqa: S603
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rejections: set[str] = set()
+        deadline = time.monotonic() + 90
+        while len(rejections) < n:
+            assert time.monotonic() < deadline, (received(), len(rejections))
+            got = a.fetch(A, batch=200, timeout=0.5)
+            a.ack(got)
+            rejections |= {json.loads(d.data)["message_id"] for d in got}
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)
+        assert received() == n
+        assert db.execute("SELECT count(DISTINCT message_id) FROM migrants_inboxmessage").fetchone()[0] == n
+        assert db.execute("SELECT count(*) FROM migrants_outboxmessage").fetchone()[0] == n
+        assert a.fetch(A, batch=10, timeout=1.5) == []  # no rejection twice
+    finally:
+        db.close()
+        a.close()
+        if worker.poll() is None:
+            worker.kill()
 
 
 @pytest.mark.django_db
