@@ -15,11 +15,11 @@ def test_bench_exchange_runs_and_prints_its_figures(nats_url, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(SRC), "RENKOU_DATA_DIR": str(tmp_path), "RENKOU_NATS_URL": nats_url,
            "DJANGO_SETTINGS_MODULE": "renkou.settings"}
     env.pop("RENKOU_DATABASE_URL", None)
-    result = subprocess.run([sys.executable, "-m", "renkou.cli", "bench", "exchange", "--messages", "300",  # noqa: S603
-                             "--batch", "100", "--people", "200"], env=env, capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "renkou.cli", "bench", "exchange", "--messages", "100",  # noqa: S603
+                             "--batch", "50", "--people", "100"], env=env, capture_output=True, text=True,
                             timeout=180, check=True)
     out = result.stdout
-    assert "matched and answered                              300 of 300" in out, out
+    assert "matched and answered                              100 of 100" in out, out
     assert re.search(r"baseline: JetStream alone, no database\s+[\d,]+ messages/s", out)
     assert re.search(r"ratio exchange / baseline\s+\d+\.\d\d", out)
     assert re.search(r"latency p50 / p95 / max\s+\d+ / \d+ / \d+ ms", out)

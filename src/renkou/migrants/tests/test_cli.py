@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -25,13 +26,25 @@ from renkou.migrants.transports import NatsTransport, Outgoing
 SRC = Path(__file__).resolve().parents[3]
 
 
-def test_worker_process_answers_with_a_rejection_and_stops_cleanly_on_sigterm(nats_names, tmp_path):
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory) -> Path:
+    """One migrated SQLite database for the worker processes of this module (each test copies it)."""
+    folder = tmp_path_factory.mktemp("migrated")
+    env = {**os.environ, "PYTHONPATH": str(SRC), "RENKOU_DATA_DIR": str(folder),
+           "DJANGO_SETTINGS_MODULE": "renkou.settings"}
+    env.pop("RENKOU_DATABASE_URL", None)
+    subprocess.run([sys.executable, "-m", "renkou.cli", "migrate", "-v", "0"], env=env, check=True,  # noqa: S603
+                   timeout=180)
+    return folder / "renkou.sqlite3"
+
+
+def test_worker_process_answers_with_a_rejection_and_stops_cleanly_on_sigterm(nats_names, tmp_path, migrated):
     env = {**os.environ, "PYTHONPATH": str(SRC), "RENKOU_DATA_DIR": str(tmp_path), "RENKOU_COUNTY_CODE": B,
            "RENKOU_NATS_URL": nats_names.url, "RENKOU_NATS_STREAM": nats_names.stream,
            "RENKOU_NATS_SUBJECT_PREFIX": nats_names.prefix, "RENKOU_LOG_LEVEL": "INFO",
            "DJANGO_SETTINGS_MODULE": "renkou.settings"}
     cli = [sys.executable, "-m", "renkou.cli"]
-    subprocess.run([*cli, "migrate", "-v", "0"], env=env, check=True, timeout=120)  # noqa: S603
+    shutil.copy(migrated, tmp_path / "renkou.sqlite3")
     worker = subprocess.Popen([*cli, "exchange", "run", "--idle", "0.2"], env=env,  # noqa: S603
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     a = NatsTransport(nats_names, county_code=A)
@@ -60,7 +73,7 @@ def test_worker_process_answers_with_a_rejection_and_stops_cleanly_on_sigterm(na
     assert data["inbox"]["rejected"] == 1 and data["outbox"] == {"pending": 0, "sent": 1, "rejected": 0}
 
 
-def test_worker_killed_mid_stream_and_restarted_applies_each_message_once(nats_names, tmp_path):
+def test_worker_killed_mid_stream_and_restarted_applies_each_message_once(nats_names, tmp_path, migrated):
     """kill -9 while the worker receives; after a restart every message is recorded once and answered once."""
     config = replace(nats_names, ack_wait=1.0)
     env = {**os.environ, "PYTHONPATH": str(SRC), "RENKOU_DATA_DIR": str(tmp_path), "RENKOU_COUNTY_CODE": B,
@@ -69,7 +82,7 @@ def test_worker_killed_mid_stream_and_restarted_applies_each_message_once(nats_n
            "DJANGO_SETTINGS_MODULE": "renkou.settings"}
     env.pop("RENKOU_DATABASE_URL", None)
     cli = [sys.executable, "-m", "renkou.cli"]
-    subprocess.run([*cli, "migrate", "-v", "0"], env=env, check=True, timeout=120)  # noqa: S603
+    shutil.copy(migrated, tmp_path / "renkou.sqlite3")
     n = 400
     a = NatsTransport(config, county_code=A)
     # B's consumer exists before the worker starts (as after `renkou exchange setup`)
