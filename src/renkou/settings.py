@@ -164,3 +164,18 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": envstr("RENKOU_LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# Floating-population exchange (docs/exchange.md): this node's county and its connection to NATS JetStream.
+EXCHANGE = {
+    "COUNTY_CODE": envstr("RENKOU_COUNTY_CODE", ""),  # empty: the county unit of the register
+    "NATS_URL": envstr("RENKOU_NATS_URL", "nats://127.0.0.1:4222"),
+    "NATS_USER": envstr("RENKOU_NATS_USER", ""),
+    "NATS_PASSWORD": envstr("RENKOU_NATS_PASSWORD", ""),
+    "NATS_NKEY_SEED": envstr("RENKOU_NATS_NKEY_SEED", ""),
+    "NATS_CREDS": envstr("RENKOU_NATS_CREDS", ""),
+    "NATS_STREAM": envstr("RENKOU_NATS_STREAM", "RENKOU_EXCHANGE"),
+    "NATS_SUBJECT_PREFIX": envstr("RENKOU_NATS_SUBJECT_PREFIX", "renkou.exchange"),
+    "NATS_PROVISION": envbool("RENKOU_NATS_PROVISION", True),
+    "AUTO_FEEDBACK": envbool("RENKOU_EXCHANGE_AUTO_FEEDBACK", True),
+    "BATCH": envint("RENKOU_EXCHANGE_BATCH", 500),
+}

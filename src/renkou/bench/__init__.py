@@ -8,5 +8,6 @@ BENCHMARKS = {
     "export": "export of a whole county's persons (XLSX, CSV) and the data-quality report, against naive baselines",
     "stats": "statistics: snapshot, every indicator for every unit by DuckDB vs the Django ORM unit by unit; "
              "--province N: Spark vs DuckDB",
+    "exchange": "inter-county exchange over NATS JetStream: messages/s end to end and p95 latency",
     "search": "person search over HTTP: p50/p95 latency and requests per second with concurrent clients",
 }

@@ -377,3 +377,92 @@ def households_by_numbers(numbers: list[str]) -> dict[str, Household]:
         for h in Household.objects.filter(number__in=unique[i:i + _CHUNK]).select_related("unit"):
             out[h.number] = h
     return out
+
+
+@dataclass(frozen=True)
+class ExchangeFacts:
+    """What the inter-county exchange may learn of a person it matched (migrants module; no other data)."""
+
+    person_id: int
+    name: str
+    sex: str
+    birth_date: date
+    marital_status: str
+    children: int
+    residence_status: str
+
+
+def person_match_in_county(
+    *, county_code: str, id_number: str | None = None, name: str = "", birth_date: date | None = None
+) -> ExchangeFacts | None:
+    """The one person of the county's register (registered or living there) with this ID number, else the
+    only one with this name and birth date; None when none or several match. For the exchange's matching,
+    which acts for the county node, not for a user."""
+    return persons_match_in_county(county_code=county_code, subjects=[(id_number, name, birth_date)])[0]
+
+
+def persons_match_in_county(
+    *, county_code: str, subjects: list[tuple[str | None, str, date | None]]
+) -> list[ExchangeFacts | None]:
+    """``person_match_in_county`` for many (ID number, name, birth date) at once: a query per 500 ID numbers,
+    per 200 (name, birth date) pairs left, and per 500 matched persons for their children's counts."""
+    in_county = Q(registration_unit__code__startswith=county_code) | Q(residence_unit__code__startswith=county_code)
+    fields = ("pk", "id_number", "name", "sex", "birth_date", "marital_status", "residence_status")
+    numbers = sorted({s[0] for s in subjects if s[0]})
+    by_number: dict[str, tuple] = {}
+    for i in range(0, len(numbers), 500):
+        for row in Person.objects.filter(in_county, id_number__in=numbers[i:i + 500]).values_list(*fields):
+            by_number[row[1]] = row
+    rows: list[tuple | None] = [by_number.get(s[0]) if s[0] else None for s in subjects]
+    # The rest by name and birth date, 200 pairs a query; a pair that finds several persons matches none.
+    pairs = sorted({(s[1], s[2]) for s, r in zip(subjects, rows, strict=True)
+                    if r is None and s[1] and s[2] is not None})
+    by_pair: dict[tuple[str, date], list[tuple]] = {}
+    for i in range(0, len(pairs), 200):
+        wanted = Q()
+        for name, born in pairs[i:i + 200]:
+            wanted |= Q(name=name, birth_date=born)
+        for row in Person.objects.filter(in_county).filter(wanted).values_list(*fields):
+            by_pair.setdefault((row[2], row[4]), []).append(row)
+    for i, (s, r) in enumerate(zip(subjects, rows, strict=True)):
+        found = by_pair.get((s[1], s[2]), []) if r is None else []
+        if len(found) == 1:
+            rows[i] = found[0]
+    pks = sorted({r[0] for r in rows if r is not None})
+    children: dict[int, int] = {}
+    for i in range(0, len(pks), 500):
+        chunk = pks[i:i + 500]
+        for parent in ("mother_id", "father_id"):
+            counts = (Person.objects.filter(**{f"{parent}__in": chunk}).values_list(parent)
+                      .annotate(n=Count("pk")).order_by())
+            for pk, n in counts:
+                children[pk] = children.get(pk, 0) + n
+    return [None if r is None else ExchangeFacts(r[0], r[2], r[3], r[4], r[5], children.get(r[0], 0), r[6])
+            for r in rows]
+
+
+@dataclass(frozen=True)
+class MigrantFacts:
+    """A person of the register who lives in another county (``out``) or comes from one (``in``)."""
+
+    person_id: int
+    name: str
+    sex: str
+    birth_date: date
+    id_number: str
+    marital_status: str
+    residence_status: str
+    other_county_code: str
+
+
+def persons_migrating(*, county_code: str, status: str, other_county_code: str = "",
+                      limit: int = 1000) -> list[MigrantFacts]:
+    """Living persons of the county's register with residence status ``out`` or ``in`` (optionally with one
+    other county), for the exchange (its two-county demo seeds migrant records from them)."""
+    in_county = Q(registration_unit__code__startswith=county_code) | Q(residence_unit__code__startswith=county_code)
+    qs = Person.objects.filter(in_county, residence_status=status, death_date__isnull=True)
+    if other_county_code:
+        qs = qs.filter(other_county_code=other_county_code)
+    rows = qs.order_by("pk").values_list("pk", "name", "sex", "birth_date", "id_number", "marital_status",
+                                         "residence_status", "other_county_code")[:limit]
+    return [MigrantFacts(pk, n, s, b, i or "", m, r, o) for pk, n, s, b, i, m, r, o in rows]

@@ -44,7 +44,16 @@ class Command(BaseCommand):
         parser.add_argument("--truth", default=None,
                             help=f"where to write truth.json (default {settings.DEMO_TRUTH_PATH})")
 
+        parser.add_argument("--second-county", metavar="CODE",
+                            help="instead: build a second county CODE for the two-county exchange demo into this "
+                                 "(empty) database, from the file `renkou exchange demo-partner` wrote on the first")
+        parser.add_argument("--partner-file", help="with --second-county: that file")
+        parser.add_argument("--second-county-name", default="垫江县", help="with --second-county: its name")
+
     def handle(self, *args, **opts):
+        if opts["second_county"]:
+            self._second_county(opts)
+            return
         started = time.perf_counter()
         try:
             truth = demo_generate(
@@ -65,3 +74,23 @@ class Command(BaseCommand):
         self.stdout.write("This is synthetic data: every person in it is fictitious. Logins:")
         for login in demo_logins():
             self.stdout.write(f"  {login.username:<12} {login.password:<14} {login.description}")
+
+    def _second_county(self, opts) -> None:
+        import json
+
+        from renkou.demo.second_county import second_county_build
+
+        code = opts["second_county"]
+        if not opts["partner_file"]:
+            raise CommandError("--second-county needs --partner-file (written by `renkou exchange demo-partner`).")
+        export = json.loads(Path(opts["partner_file"]).read_text(encoding="utf-8"))
+        try:
+            counts = second_county_build(code=code, name=opts["second_county_name"], export=export,
+                                         residents=max(100, min(opts["persons"], 5000)), seed=opts["seed"])
+        except (ValueError, DemoError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            f"county {code} ({opts['second_county_name']}): {counts['persons']} persons on its register, "
+            f"{counts['records']} migrants from {export['county']} recorded, {counts['requests']} verification "
+            f"requests and {counts['birth_notices']} birth notices queued. Run both nodes: "
+            f"RENKOU_COUNTY_CODE={code} renkou exchange run (here) and renkou exchange run (first county).")
