@@ -215,7 +215,7 @@ def data_sets_list(request: HttpRequest):
 
 
 @router.get("/elements", response=answers(200, list[ElementOut], *READ_ERRORS), summary="Aggregate data elements")
-def elements_list(request: HttpRequest):
+def dataset_elements_list(request: HttpRequest):
     return selectors.element_catalogue()
 
 
