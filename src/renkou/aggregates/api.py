@@ -237,7 +237,7 @@ def reporting_rates(request: HttpRequest, filters: Query[RangeIn], code: str = P
 def validation_violations(request: HttpRequest, filters: Query[RangeIn]):
     unit = _unit_in_scope(request, filters.unit)
     start, end = _range(filters)
-    rows = selectors.value_rows_for(unit, start, end)
+    rows = selectors.value_rows_for(unit, start, end, for_rules=True)
     return [v.__dict__ for v in validation.violations_in(selectors.rules_active(), rows)]
 
 

@@ -33,8 +33,8 @@ DATA_SETS = [
 
 # code, name, instruction, left, operator, right, importance, missing values
 RULES = [
-    ("BIRTHS_BY_SEX", "男婴数 + 女婴数 = 出生数", "按性别分的出生数之和应等于出生总数，请核对出生登记。",
-     "#{BIRTHS.MALE} + #{BIRTHS.FEMALE}", "==", "#{BIRTHS}", "high", "skip_if_all"),
+    ("BIRTHS_BY_SEX", "男婴数 + 女婴数 = 活产数", "按性别分的活产数之和应等于活产总数，请核对出生登记的性别。",
+     "#{LIVE_BIRTHS.MALE} + #{LIVE_BIRTHS.FEMALE}", "==", "#{LIVE_BIRTHS}", "high", "skip_if_all"),
     ("PREPREG_RISK_LE_CHECKUPS", "风险人群人数 ≤ 孕前检查人数", "发现风险的人数不能多于接受检查的人数。",
      "#{PREPREG_HIGH_RISK}", "<=", "#{PREPREG_CHECKUPS}", "high", "skip_if_any"),
     ("REWARD_AMOUNT_MIN", "奖励扶助金额 ≥ 对象人数 × 240 元", "奖励扶助每人每年不低于960元（每季度240元），请核对发放金额。",

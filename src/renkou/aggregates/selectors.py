@@ -283,20 +283,37 @@ def periods_within(start: Period, end: Period) -> list[str]:
     return out
 
 
-def value_rows_for(unit: OrgUnit, start: Period, end: Period, element_codes: Iterable[str] | None = None
-                   ) -> list[dict]:
+def value_rows_for(unit: OrgUnit, start: Period, end: Period, element_codes: Iterable[str] | None = None, *,
+                   for_rules: bool = False) -> list[dict]:
     """Value rows of the unit's subtree in the range: the stored aggregate values, and the register-derived
-    values of ``renkou.stats`` when that module offers ``selectors.values`` (same contract)."""
+    values that ``renkou.stats`` computes for the codes it knows (same contract).
+
+    ``element_codes`` None: every stored aggregate value; with ``for_rules`` also the register figures that the
+    active validation rules refer to (not every register element: that is every element × unit × period)."""
+    from renkou.stats import selectors as stats_selectors
+
     unit_codes = list(unit_subtree(unit).values_list("code", flat=True))
     periods = periods_within(start, end)
-    rows = values(element_codes, unit_codes, periods)
-    try:
-        from renkou.stats import selectors as stats_selectors
+    if element_codes is None:
+        own: list[str] | None = None
+        referenced = {ref.split(".")[0] for rule in rules_active() for ref in rule_references(rule)} if for_rules else set()
+        register = sorted(stats_selectors.register_codes(referenced))
+    else:
+        codes = list(dict.fromkeys(element_codes))
+        known = stats_selectors.register_codes(codes)
+        register = [c for c in codes if c in known]
+        own = [c for c in codes if c not in known]
+    rows = values(own, unit_codes, periods) if own is None or own else []
+    if register:
+        rows += stats_selectors.values(register, unit_codes, periods)
+    return rows
 
-        other = stats_selectors.values
-    except (ImportError, AttributeError):
-        return rows
-    return rows + list(other(element_codes, unit_codes, periods))
+
+def rule_references(rule: ValidationRule) -> set[str]:
+    """The element references (``X`` or ``X.Y``) of a rule's two sides."""
+    from renkou.aggregates.expressions import parse
+
+    return set(parse(rule.left).refs) | set(parse(rule.right).refs)
 
 
 def mapper_for(system: str):

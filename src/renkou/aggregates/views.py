@@ -176,7 +176,7 @@ def _reporting_file(fmt, data_set, unit, start, end, rows) -> HttpResponse:
 def violations(request):
     unit = _unit_from(request)
     start, end, error = _range_from(request, str(timezone.localdate().year))
-    rows = selectors.value_rows_for(unit, start, end)
+    rows = selectors.value_rows_for(unit, start, end, for_rules=True)
     found = validation.violations_in(selectors.rules_active(), rows)
     names = dict(OrgUnit.objects.filter(code__in={v.org_unit for v in found}).values_list("code", "name"))
     return render(request, "aggregates/violations.html", {

@@ -103,6 +103,13 @@ def _number(v: float) -> float | int | None:
     return int(v) if float(v).is_integer() else float(v)
 
 
+def register_codes(codes: Iterable[str]) -> set[str]:
+    """Which of ``codes`` this module computes from the register: its data elements and its indicators."""
+    codes = set(codes)
+    known = {c for c in codes if element_get(c) is not None}
+    return known | set(Indicator.objects.filter(code__in=codes - known).values_list("code", flat=True))
+
+
 def values(element_codes: Iterable[str], unit_codes: Iterable[str], periods: Iterable[Period | str]) -> list[dict]:
     """The public contract: values of data elements (every option combo and the total ``""``) and indicators.
 

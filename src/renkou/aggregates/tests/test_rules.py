@@ -36,17 +36,17 @@ def row(element, value, coc="", unit="500230001000", period="2025"):
 
 
 def test_births_rule_over_disaggregated_rows_like_the_stats_module_gives():
-    rows = [row("BIRTHS", 10), row("BIRTHS", 6, "MALE"), row("BIRTHS", 4, "FEMALE"),
-            row("BIRTHS", 9, unit="500230002000"), row("BIRTHS", 5, "MALE", unit="500230002000"),
-            row("BIRTHS", 3, "FEMALE", unit="500230002000")]
+    rows = [row("LIVE_BIRTHS", 10), row("LIVE_BIRTHS", 6, "MALE"), row("LIVE_BIRTHS", 4, "FEMALE"),
+            row("LIVE_BIRTHS", 9, unit="500230002000"), row("LIVE_BIRTHS", 5, "MALE", unit="500230002000"),
+            row("LIVE_BIRTHS", 3, "FEMALE", unit="500230002000")]
     [v] = violations_in([BIRTHS_RULE], rows)
     assert (v.rule, v.org_unit, v.period, v.left, v.operator, v.right) == (
         "BIRTHS_BY_SEX", "500230002000", "2025", 8.0, "==", 9.0)
 
 
 def test_births_rule_over_elements_named_births_male_and_female():
-    rows = [row("BIRTHS", 10, period="202501"), row("BIRTHS.MALE", 6, period="202501"),
-            row("BIRTHS.FEMALE", 5, period="202501")]
+    rows = [row("LIVE_BIRTHS", 10, period="202501"), row("LIVE_BIRTHS.MALE", 6, period="202501"),
+            row("LIVE_BIRTHS.FEMALE", 5, period="202501")]
     [v] = violations_in([BIRTHS_RULE], rows)
     assert (v.left, v.right, v.period) == (11.0, 10.0, "202501")
 
