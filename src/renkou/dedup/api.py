@@ -12,6 +12,7 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.params import Path
+from pydantic import model_validator
 
 from renkou.accounts.models import User
 from renkou.accounts.scope import scope_for
@@ -76,6 +77,15 @@ class ScanIn(Schema):
     unit: str | None = Field(None, max_length=12, description="statistical code of the unit to scan "
                                                               "(default: the caller's unit)")
     threshold: float = Field(services.DEFAULT_THRESHOLD, gt=0, lt=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, value):
+        # Every field has a default: without this, a body that is not an object (e.g. a list) would pass as {}.
+        obj = getattr(value, "_obj", value)  # django-ninja wraps the parsed body in a DjangoGetter
+        if not isinstance(obj, dict):
+            raise ValueError("The body must be a JSON object.")
+        return value
 
 
 class ScanOut(Schema):

@@ -62,6 +62,9 @@ def test_a_scan_outside_the_callers_area_or_by_a_viewer_is_refused(personas, reg
     assert api(personas.viewer).post("/duplicates/scan", {}).status_code == 403
     assert api().post("/duplicates/scan", {}).status_code == 401
     assert c.post("/duplicates/scan", {"threshold": 1.5}).status_code == 422
+    not_an_object = client_for(personas.xicheng).post(PREFIX + "/duplicates/scan", "[null, null]",
+                                                      content_type="application/json")
+    assert not_an_object.status_code == 422
     assert not CandidatePair.objects.exists()
 
 
