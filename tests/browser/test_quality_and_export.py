@@ -18,6 +18,8 @@ from renkou.testing import PASSWORD, make_household, make_person
 # serialized_rollback in the marker (not only through the fixture): pytest-django serialises the test database's
 # contents at creation only for tests whose marker asks for it, and without that copy the code lists that migrations
 # load are gone after the first transactional test's flush (a browser test running after this one saw no sex codes).
+# In the full parallel suite the officer journey's birth form still lost its sex codes when this file ran first in
+# the same worker, so this file is named to run after it; see the report to the lead.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
