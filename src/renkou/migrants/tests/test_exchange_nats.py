@@ -3,7 +3,6 @@ in mid-stream, a node killed between the commit and the ack. Under CI=true a mis
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import replace
 from datetime import date
@@ -14,7 +13,7 @@ from django.db.models import Count
 from renkou.migrants import services
 from renkou.migrants.models import ExchangeRequest, InboxMessage, OutboxMessage
 from renkou.migrants.node import Node, drain
-from renkou.migrants.tests.conftest import A, B, _delete_stream, person_in
+from renkou.migrants.tests.conftest import A, B, person_in
 from renkou.migrants.transports import NatsConfig, NatsTransport
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -137,27 +136,3 @@ def test_node_killed_between_commit_and_ack_gets_the_redelivery_and_applies_once
     finally:
         a2.transport.close()
         b.transport.close()
-
-
-def test_worker_runs_until_stopped(nats_names, people):
-    _send_requests(5, people)
-    a = Node(A, NatsTransport(nats_names, county_code=A))
-    b = Node(B, NatsTransport(nats_names, county_code=B))
-    stop = threading.Event()
-    threads = [threading.Thread(target=node.run, args=(stop,), kwargs={"idle_timeout": 0.2}) for node in (a, b)]
-    # Both nodes share this test's database connection only through Django's per-thread connections.
-    try:
-        for t in threads:
-            t.start()
-        deadline = time.monotonic() + 30
-        while not _all_answered(5)():
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(10)
-        a.transport.close()
-        b.transport.close()
-    assert not any(t.is_alive() for t in threads)
-    _delete_stream(nats_names)
