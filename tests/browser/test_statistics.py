@@ -42,9 +42,9 @@ def test_statistician_reads_the_forms_and_adds_an_indicator(page, births):
     page.get_by_role("button", name="Show").click()
     table = page.locator("#report-table")
     expect(table.locator("tr[data-code='500230000000'] td").nth(4)).to_have_text("1")  # live births
-    expect(page.locator("[data-stats-chart=trend] svg")).to_be_visible()
-    expect(page.locator("[data-pyramid] svg")).to_be_visible()
-    expect(page.locator("[data-stats-chart=grid] svg")).to_be_visible()
+    # Drawn by ECharts after load (slow on a loaded machine: a longer wait).
+    for chart in ("[data-stats-chart=trend]", "[data-pyramid]", "[data-stats-chart=compare]", "[data-stats-chart=grid]"):
+        expect(page.locator(f"{chart} svg")).to_have_count(1, timeout=30_000)
 
     page.get_by_role("link", name="Indicators").first.click()
     page.get_by_role("link", name="New indicator").click()
