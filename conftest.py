@@ -31,3 +31,16 @@ def _clear_caches():
     code_lists.cache_clear()
     forget_cached_facts()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """A transactional test (browser, worker processes) starts with the migrations' reference data even when the
+    test before it on this worker flushed every table (Django's serialized rollback proved unreliable here)."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or (
+        marker is not None and (marker.kwargs.get("transaction") or (len(marker.args) > 0 and marker.args[0])))
+    if transactional:
+        request.getfixturevalue("_django_db_helper")
+        testing.reference_data_restore()
+    yield

@@ -110,3 +110,26 @@ def client_for(user: User | None = None, **kwargs):
     if user is not None:
         client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     return client
+
+
+def reference_data_restore() -> None:
+    """Load again what the data migrations loaded (code lists, shipped data sets and rules, built-in indicators)
+    where a transactional test's flush emptied it. Called at the start of every transactional test."""
+    from django.apps import apps
+
+    from renkou.aggregates.models import DataSet
+    from renkou.registry.codes import codes_sync
+    from renkou.registry.models import Code
+    from renkou.stats.models import Indicator
+
+    if not Code.objects.exists():
+        codes_sync(Code)
+    if not DataSet.objects.exists():
+        from renkou.aggregates.seed import load
+
+        load(apps)
+    if not Indicator.objects.exists():
+        from renkou.stats.indicators import DEFAULT_INDICATORS
+
+        for spec in DEFAULT_INDICATORS:
+            Indicator.objects.update_or_create(code=spec["code"], defaults={**spec, "builtin": True})

@@ -21,6 +21,7 @@ from datetime import date
 from typing import Any
 
 from django.db.models import Exists, F, Func, IntegerField, OuterRef, Q, QuerySet
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from renkou.registry.models import Event, EventKind, Person, ResidenceStatus
@@ -202,20 +203,15 @@ register(Check(
 ))
 
 # ------------------------------------------------------------------------------------------------ duplicates
-# LEAD: register the pending-duplicates check here after merging the dedup branch, e.g.
-#
-#     from renkou.dedup.selectors import pending_pairs_count
-#
-#     register(Check(
-#         key="pending_duplicates", label=_("Pending duplicate pairs"), group=GROUP_DUPLICATES,
-#         description=_("Pairs of persons that may be registered twice, waiting for review."),
-#         count=lambda unit_ids: pending_pairs_count(unit_ids),
-#         link=lambda unit: reverse("<the dedup review queue>") + f"?unit={unit.pk}",
-#     ))
-#
-# ``count`` is called once for the unit and once per child unit with the unit ids of that subtree; the figure links
-# to ``link(unit)`` (the review queue) instead of a list of persons here. Nothing else needs to change.
+register(Check(
+    key="pending_duplicates", label=_("Pending duplicate pairs"), group=GROUP_DUPLICATES,
+    description=_("Pairs of persons that may be registered twice, waiting for review."),
+    count=lambda unit_ids: _pending_pairs_count(unit_ids),
+    link=lambda unit: reverse("dedup_queue"),
+))
 
 
-def check_get(key: str) -> Check | None:
-    return CHECKS.get(key)
+def _pending_pairs_count(unit_ids) -> int:
+    from renkou.dedup.selectors import pending_pairs_count
+
+    return pending_pairs_count(unit_ids)

@@ -104,7 +104,9 @@ def _raw_queries() -> dict[str, tuple[str, list[str]]]:
     return {
         "persons": (
             f"SELECT id, sex, CAST(birth_date AS TEXT), CAST(death_date AS TEXT), marital_status, registration_type, "
-            f"household_id, residence_status, residence_unit_id, registration_unit_id FROM {p}",
+            f"household_id, residence_status, residence_unit_id, registration_unit_id FROM {p} "
+            # A record retired by a duplicate merge is not a person: its survivor is counted instead.
+            f"WHERE merged_into_id IS NULL",
             ["id", "sex", "birth_date", "death_date", "marital_status", "registration_type", "household_id",
              "residence_status", "residence_unit_id", "registration_unit_id"]),
         "households": (f"SELECT id, registration_type FROM {h}", ["id", "registration_type"]),
