@@ -134,6 +134,9 @@ class SeriesOut(Schema):
 class ExportIn(RangeIn):
     data_set: str | None = Field(None, pattern=CODE, description="only the elements of this data set")
     system: str = Field("", max_length=50, description="apply this system's code mappings")
+    elements: str = Field("", max_length=2000, pattern=r"^[A-Za-z0-9_.,]*$",
+                          description="comma-separated element or indicator codes, the register's (renkou.stats) "
+                                      "included; default: the stored aggregate values")
 
 
 class DataValueOut(Schema):
@@ -259,7 +262,8 @@ def _export(request, filters: ExportIn, fmt: str) -> services.Export:
     unit = _unit_in_scope(request, filters.unit)
     start, end = _range(filters)
     return services.values_export(by=request.auth, unit=unit, start=start, end=end, fmt=fmt,
-                                  data_set=filters.data_set or "", system=filters.system, channel=CHANNEL)
+                                  data_set=filters.data_set or "", system=filters.system, channel=CHANNEL,
+                                  elements=[c for c in filters.elements.split(",") if c])
 
 
 @router.get("/export/dhis2", response=answers(200, DataValueSetOut, *READ_ERRORS),

@@ -309,8 +309,8 @@ class Export:
 
 
 def values_export(*, by, unit: OrgUnit, start: Period, end: Period, fmt: str, data_set: str = "",
-                  system: str = "", channel: str = "web") -> Export:
-    """The values of the unit's area in the range (stored and, when present, register-derived) as a DHIS2
+                  system: str = "", channel: str = "web", elements: list[str] | None = None) -> Export:
+    """The values of the unit's area in the range (stored, and the register's for ``elements`` it names) as a DHIS2
     dataValueSet (``fmt="dhis2"``) or ADX XML (``"adx"``), with the system's code mappings; audited."""
     import json
 
@@ -318,8 +318,9 @@ def values_export(*, by, unit: OrgUnit, start: Period, end: Period, fmt: str, da
 
     if not scope_for(by).covers(unit.pk):
         raise PermissionDenied
-    elements = list(selectors.data_set_element_cocs(selectors.data_set_get(code=data_set))) if data_set else None
-    rows = selectors.value_rows_for(unit, start, end, elements)
+    if data_set:
+        elements = [*selectors.data_set_element_cocs(selectors.data_set_get(code=data_set)), *(elements or [])]
+    rows = selectors.value_rows_for(unit, start, end, elements or None)
     mapper = selectors.mapper_for(system)
     if fmt == "adx":
         out = Export(formats.adx_export(rows, mapper=mapper, data_set=data_set,

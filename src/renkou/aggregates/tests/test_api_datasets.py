@@ -287,3 +287,25 @@ def test_adx_export_has_the_adx_structure(personas):
                    (XC, "2025-01-01/P3M"): {("REWARD_AMOUNT", None, "1200.5")}}
     for child in root.iter():
         assert child.tag.startswith(f"{{{ADX_NS}}}")
+
+
+def test_dhis2_export_of_register_figures_named_by_code(county, personas, settings, tmp_path):
+    """Register-derived figures (renkou.stats) export in the same dataValueSet as the stored values."""
+    from renkou.registry.services import events
+    from renkou.stats.selectors import forget_cache
+    from renkou.testing import make_person
+
+    settings.DATA_DIR = tmp_path
+    forget_cache()
+    mother = make_person(county.dc_village1, name="甲", sex="2", birth_date=date(1995, 3, 10))
+    events.birth_register(by=personas.admin, mother=mother, born_on=date(2025, 6, 1), sex="2", name="甲女")
+    stat = V1(personas.statistician)
+    _enter(stat, DC, "202506", {"PUBLICITY_EVENTS": 3})
+    body = stat.get(f"/datasets/export/dhis2?unit={COUNTY}&start=2025&elements=LIVE_BIRTHS,PUBLICITY_EVENTS").json()
+    got = {(v["dataElement"], v["categoryOptionCombo"], v["orgUnit"], v["period"]): v["value"]
+           for v in body["dataValues"]}
+    assert got[("LIVE_BIRTHS", "HllvX50cXC0", COUNTY, "2025")] == "1"
+    assert got[("LIVE_BIRTHS", "FEMALE", DC, "2025")] == "1"
+    assert got[("LIVE_BIRTHS", "MALE", XC, "2025")] == "0"
+    assert got[("PUBLICITY_EVENTS", "HllvX50cXC0", DC, "202506")] == "3"
+    forget_cache()

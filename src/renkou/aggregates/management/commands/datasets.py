@@ -33,6 +33,8 @@ class Command(BaseCommand):
         export.add_argument("--end", help="last period (default: --start)")
         export.add_argument("--data-set", help="only the elements of this data set")
         export.add_argument("--system", default="", help="apply this system's code mappings")
+        export.add_argument("--elements", default="",
+                            help="comma-separated element or indicator codes, the register's included (e.g. LIVE_BIRTHS)")
         export.add_argument("--user", required=True, help="the user the export is made and recorded as")
         export.add_argument("-o", "--output", help="file to write (default: standard output)")
         imp = sub.add_parser("import", help="read a DHIS2 dataValueSet (JSON)")
@@ -72,7 +74,8 @@ class Command(BaseCommand):
         except PeriodError as exc:
             raise CommandError(str(exc)) from exc
         export = services.values_export(by=user, unit=unit, start=start, end=end, fmt=opts["format"],
-                                        data_set=opts["data_set"] or "", system=opts["system"], channel="cli")
+                                        data_set=opts["data_set"] or "", system=opts["system"], channel="cli",
+                                        elements=[c for c in opts["elements"].split(",") if c])
         data = export.content
         if opts["output"]:
             Path(opts["output"]).write_bytes(data)
