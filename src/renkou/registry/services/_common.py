@@ -37,6 +37,13 @@ def require_person_in_scope(by: User, person: Person) -> None:
         raise NotFound
 
 
+def require_current(person: Person, field: str) -> None:
+    """A record retired by a duplicate merge takes no more writes: they belong to the record it was merged into."""
+    if person.merged_into_id is not None:
+        raise RuleViolation(field, _("%(name)s (record %(id)s) was merged into record %(into)s: write to that record.")
+                            % {"name": person.name, "id": person.pk, "into": person.merged_into_id}, code="merged")
+
+
 def require_village_or_below(unit: OrgUnit | None, field: str) -> None:
     if unit is not None and unit.level < UnitLevel.VILLAGE:
         raise RuleViolation(field, _("Choose a village or community, not a township or the county."))

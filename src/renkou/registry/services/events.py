@@ -21,6 +21,7 @@ from renkou.registry.services._common import (
     history_record,
     require_alive_on,
     require_code,
+    require_current,
     require_not_future,
     require_person_in_scope,
     require_unit_in_scope,
@@ -85,6 +86,7 @@ def birth_register(
     """Register a birth to ``mother``. A live birth creates the child's person record."""
     require_writer(by)
     require_person_in_scope(by, mother)
+    require_current(mother, "mother")
     # Work on the stored rows, locked, not on objects the caller may hold from before another write.
     mother = Person.objects.select_for_update(of=("self",)).select_related(
         "household", "residence_unit", "registration_unit").get(pk=mother.pk)
@@ -164,6 +166,7 @@ def death_register(
 ) -> Event:
     require_writer(by)
     require_person_in_scope(by, person)
+    require_current(person, "person")
     person = Person.objects.select_for_update().get(pk=person.pk)
     require_not_future(died_on, "died_on")
     if person.death_date is not None:
@@ -216,6 +219,7 @@ def move_out_register(
     """
     require_writer(by)
     require_person_in_scope(by, person)
+    require_current(person, "person")
     person = Person.objects.select_for_update().get(pk=person.pk)
     require_not_future(moved_on, "moved_on")
     require_alive_on(person, moved_on, "moved_on")
@@ -297,6 +301,7 @@ def move_in_register(
         raise RuleViolation("person", _("Give either the returning person or the newcomer's details."))
     if person is not None:
         require_person_in_scope(by, person)
+        require_current(person, "person")
         person = Person.objects.select_for_update().get(pk=person.pk)
         require_alive_on(person, moved_on, "moved_on")
         if person.residence_status not in {ResidenceStatus.OUT, ResidenceStatus.LEFT}:

@@ -17,6 +17,7 @@ from renkou.registry.services._common import (
     audit_write,
     history_record,
     require_alive_on,
+    require_current,
     require_not_future,
     require_person_in_scope,
     require_unit_in_scope,
@@ -37,6 +38,7 @@ def marriage_register(
     for p in (husband, wife):
         try:
             require_person_in_scope(by, p)
+            require_current(p, "person")
         except NotFound as exc:  # either spouse in the officer's area is enough
             scope_problems.append(exc)
     if len(scope_problems) == 2:
@@ -103,8 +105,10 @@ def marriage_end(
     marriage = Marriage.objects.select_for_update().select_related("husband", "wife").get(pk=marriage.pk)
     try:
         require_person_in_scope(by, marriage.wife)
+        require_current(marriage.wife, "wife")
     except NotFound:
         require_person_in_scope(by, marriage.husband)
+        require_current(marriage.husband, "husband")
     if marriage.ended_on is not None:
         raise RuleViolation("marriage", _("This marriage has ended already."))
     if reason not in {MarriageEnd.DIVORCE, MarriageEnd.ANNULMENT}:

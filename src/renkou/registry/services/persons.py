@@ -23,6 +23,7 @@ from renkou.registry.services._common import (
     history_record,
     history_row,
     require_code,
+    require_current,
     require_not_future,
     require_person_in_scope,
     require_unit_in_scope,
@@ -260,6 +261,7 @@ def person_update(
     """Correct fields of a person. Unknown fields are refused; the old and new values go into history."""
     require_writer(by)
     require_person_in_scope(by, person)
+    require_current(person, "person")
     person = Person.objects.select_for_update().get(pk=person.pk)
     if expected_version is not None and expected_version != person.version:
         raise RuleViolation("version", _("Someone else changed this person meanwhile; reload and try again."),
@@ -383,6 +385,7 @@ def households_write_many(*, by: User, created: list[Household], channel: str) -
 def household_set_head(*, by: User, household: Household, person: Person) -> Household:
     require_writer(by)
     require_person_in_scope(by, person)
+    require_current(person, "person")
     if person.household_id != household.pk:
         raise RuleViolation("head", _("The head must be a member of the household."))
     household.head = person

@@ -137,3 +137,22 @@ def test_two_current_marriages_are_refused_with_nothing_written(personas, county
     assert exc.value.code == "two_marriages"
     assert Event.objects.filter(mother=twice["dup"]).count() == 2
     assert Person.objects.get(pk=twice["dup"].pk).merged_into_id is None
+
+
+def test_a_retired_record_takes_no_more_writes_and_its_page_points_to_the_survivor(personas, twice):
+    from renkou.testing import client_for
+
+    wife, dup = twice["wife"], twice["dup"]
+    person_merge(by=personas.dongcheng, survivor=wife, duplicate=dup, purpose="核对户籍，同一人")
+    dup.refresh_from_db()
+    with pytest.raises(RuleViolation) as caught:
+        birth_register(by=personas.dongcheng, mother=dup, born_on=date(2024, 1, 5), sex="2", name="王三")
+    assert caught.value.field == "mother" and caught.value.code == "merged"
+    with pytest.raises(RuleViolation) as caught:
+        move_out_register(by=personas.dongcheng, person=dup, moved_on=date(2024, 1, 5), to_county="510100")
+    assert caught.value.field == "person"
+    assert Event.objects.filter(mother=dup).count() == 0
+    page = client_for(personas.dongcheng).get(f"/persons/{dup.pk}/")
+    html = page.content.decode()
+    assert page.status_code == 200 and 'id="merged-notice"' in html and f'href="/persons/{wife.pk}/"' in html
+    assert 'id="register-birth"' not in html
