@@ -85,3 +85,22 @@ def test_operation_ids_are_unique_names():
     ids = [op["operationId"] for item in _document()["paths"].values() for op in item.values()]
     assert len(ids) == len(set(ids))
     assert all(re.fullmatch(r"[a-z_]+", i) for i in ids), ids
+
+
+def test_schema_names_are_unique_across_modules():
+    """The OpenAPI document keys its schemas by class name: two modules' schemas of one name would silently share
+    one entry, and one of them would then be documented wrongly."""
+    import importlib
+    import inspect
+
+    from ninja import Schema
+
+    modules = [m for m in ("accounts.api", "orgunits.api", "registry.schemas", "registry.api", "intake.api",
+                           "dedup.api", "quality.api", "stats.api", "aggregates.api", "migrants.api")]
+    owners: dict[str, set[str]] = {}
+    for name in modules:
+        module = importlib.import_module(f"renkou.{name}")
+        for cls_name, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Schema) and cls is not Schema and cls.__module__.startswith("renkou."):
+                owners.setdefault(cls_name, set()).add(cls.__module__)
+    assert {n: m for n, m in owners.items() if len(m) > 1} == {}

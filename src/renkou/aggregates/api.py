@@ -29,17 +29,17 @@ PERIOD = r"^[0-9A-Za-z]{4,10}$"
 # ---------------------------------------------------------------- schemas
 
 
-class OptionComboOut(Schema):
+class DataSetComboOut(Schema):
     code: str = Field(description="\"\" is the total of an element without disaggregation")
     name: str
 
 
-class ElementOut(Schema):
+class DataSetElementOut(Schema):
     code: str
     name: str
     name_en: str
     value_type: str
-    category_option_combos: list[OptionComboOut]
+    category_option_combos: list[DataSetComboOut]
 
 
 class DataSetOut(Schema):
@@ -65,7 +65,7 @@ class FormOut(Schema):
     completed_by: str | None
 
 
-class ValuesIn(Schema):
+class FormValuesIn(Schema):
     values: dict[str, str | int | float | None] = Field(
         ..., description="field (CODE or CODE.COC) → value; \"\" or null removes a value",
         examples=[{"PUBLICITY_EVENTS": 3, "CONSULTATIONS.MALE": 12}])
@@ -131,7 +131,7 @@ class SeriesOut(Schema):
     points: list[PointOut]
 
 
-class ExportIn(RangeIn):
+class ValuesExportIn(RangeIn):
     data_set: str | None = Field(None, pattern=CODE, description="only the elements of this data set")
     system: str = Field("", max_length=50, description="apply this system's code mappings")
     elements: str = Field("", max_length=2000, pattern=r"^[A-Za-z0-9_.,]*$",
@@ -217,7 +217,7 @@ def data_sets_list(request: HttpRequest):
             for ds in selectors.data_sets().prefetch_related("members__element")]
 
 
-@router.get("/elements", response=answers(200, list[ElementOut], *READ_ERRORS), summary="Aggregate data elements")
+@router.get("/elements", response=answers(200, list[DataSetElementOut], *READ_ERRORS), summary="Aggregate data elements")
 def dataset_elements_list(request: HttpRequest):
     return selectors.element_catalogue()
 
@@ -258,7 +258,7 @@ def outlier_series(request: HttpRequest, filters: Query[OutlierIn]):
             for (e, c, u), points in flagged.items()]
 
 
-def _export(request, filters: ExportIn, fmt: str) -> services.Export:
+def _export(request, filters: ValuesExportIn, fmt: str) -> services.Export:
     unit = _unit_in_scope(request, filters.unit)
     start, end = _range(filters)
     return services.values_export(by=request.auth, unit=unit, start=start, end=end, fmt=fmt,
@@ -268,14 +268,14 @@ def _export(request, filters: ExportIn, fmt: str) -> services.Export:
 
 @router.get("/export/dhis2", response=answers(200, DataValueSetOut, *READ_ERRORS),
             summary="Export values as a DHIS2 dataValueSet")
-def values_export_dhis(request: HttpRequest, filters: Query[ExportIn]):
+def values_export_dhis(request: HttpRequest, filters: Query[ValuesExportIn]):
     return _export(request, filters, "dhis2").body
 
 
 @router.get("/export/adx", response=answers(200, str, *READ_ERRORS), summary="Export values as IHE ADX (XML)",
             openapi_extra={"responses": {"200": {"description": "ADX XML (urn:ihe:qrph:adx:2015)", "content": {
                 "application/xml": {"schema": {"type": "string"}}}}}})
-def values_export_adx(request: HttpRequest, filters: Query[ExportIn]):
+def values_export_adx(request: HttpRequest, filters: Query[ValuesExportIn]):
     export = _export(request, filters, "adx")
     return HttpResponse(export.content, content_type=export.content_type)
 
@@ -312,7 +312,7 @@ def form_values(request: HttpRequest, filters: Query[FormIn], code: str = Path(.
 
 
 @router.put("/{code}/values", response=answers(200, SaveOut, *WRITE_ERRORS), summary="Save the values of a form")
-def form_save(request: HttpRequest, filters: Query[FormIn], payload: ValuesIn, code: str = Path(..., pattern=CODE)):
+def form_save(request: HttpRequest, filters: Query[FormIn], payload: FormValuesIn, code: str = Path(..., pattern=CODE)):
     """Every value is checked first (type, not negative where the element says so); one wrong value answers
     422 naming each wrong field, and nothing is written."""
     data_set = selectors.data_set_get(code=code)

@@ -39,7 +39,7 @@ class ProgressOut(Schema):
     phase: str = Field(description="checking, writing, or the final status")
 
 
-class MessageOut(Schema):
+class ImportMessageOut(Schema):
     column: str = Field(description="the Chinese column header at fault, empty for the whole row")
     code: str
     message: str = Field(description="in Chinese; ID numbers masked")
@@ -49,7 +49,7 @@ class MessageOut(Schema):
 class RowProblemOut(Schema):
     row: int = Field(description="the spreadsheet's row number (the header is row 1)")
     status: str = Field(description="rejected, or created/updated with a confirmed warning")
-    messages: list[MessageOut]
+    messages: list[ImportMessageOut]
 
 
 class ImportOut(Schema):

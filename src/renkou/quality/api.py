@@ -42,7 +42,7 @@ class CheckOut(Schema):
     lists_persons: bool = Field(description="true when /checks/{key}/records lists the persons behind the count")
 
 
-class UnitRefOut(Schema):
+class QualityUnitOut(Schema):
     id: int
     code: str
     name: str
@@ -50,12 +50,12 @@ class UnitRefOut(Schema):
 
 
 class ChildFiguresOut(Schema):
-    unit: UnitRefOut
+    unit: QualityUnitOut
     counts: dict[str, int]
 
 
 class QualityOut(Schema):
-    unit: UnitRefOut
+    unit: QualityUnitOut
     checks: list[CheckOut]
     children: list[ChildFiguresOut]
     direct: dict[str, int] | None = Field(description="persons recorded at the unit itself, not in a child unit")
