@@ -43,6 +43,7 @@ def test_worker_process_answers_with_a_rejection_and_stops_cleanly_on_sigterm(na
            "RENKOU_NATS_URL": nats_names.url, "RENKOU_NATS_STREAM": nats_names.stream,
            "RENKOU_NATS_SUBJECT_PREFIX": nats_names.prefix, "RENKOU_LOG_LEVEL": "INFO",
            "DJANGO_SETTINGS_MODULE": "renkou.settings"}
+    env.pop("RENKOU_DATABASE_URL", None)  # the worker uses the copied SQLite database, also in the PostgreSQL run
     cli = [sys.executable, "-m", "renkou.cli"]
     shutil.copy(migrated, tmp_path / "renkou.sqlite3")
     worker = subprocess.Popen([*cli, "exchange", "run", "--idle", "0.2"], env=env,  # noqa: S603
