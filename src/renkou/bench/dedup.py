@@ -58,6 +58,7 @@ def _ensure_county(data_dir: Path, args: argparse.Namespace, env: dict[str, str]
         known = json.loads(marker.read_text())
         if known == wanted and (data_dir / "renkou.sqlite3").is_file():
             out.write(f"Reusing the county in {data_dir} ({args.persons:,} persons, {args.rate:.2%} duplicates).\n")
+            _renkou(["migrate", "--verbosity", "0"], env)  # built by an older version of renkou
             return
         raise SystemExit(f"{data_dir} holds another county ({known}); choose another --data-dir.")
     if (data_dir / "renkou.sqlite3").exists():
@@ -114,7 +115,7 @@ def measure(threshold: float, truth_path: Path) -> dict:
     started = time.perf_counter()
     table = persons_for_linkage()
     con = duckdb.connect()
-    con.register("persons_input", table)
+    con.register("persons_input", engine.with_pinyin(table))
     con.execute(engine.PREPARE_SQL)
     rows = con.execute(BASELINE_SQL).fetchall()
     baseline_seconds = time.perf_counter() - started

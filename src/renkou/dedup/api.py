@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.params import Path
 from pydantic import model_validator
 
@@ -90,12 +90,15 @@ class ScanIn(Schema):
 
 class ScanOut(Schema):
     id: int
+    status: str = Field(..., description="running, done or failed")
+    message: str = Field("", description="why a scan failed")
     persons: int
     pairs_found: int
     pairs_new: int
     threshold: float
     seconds: float
     started_at: datetime
+    finished_at: datetime | None = None
 
 
 class MergeIn(Schema):
@@ -165,10 +168,17 @@ def duplicate_pair_distinct(request, pair_id: int = Path(..., ge=1, le=MAX_ID)):
     return _pair_out(pair)
 
 
-@router.post("/scan", response=answers(200, ScanOut, *WRITE_ERRORS), summary="Run a duplicate scan")
+def _scan_out(scan) -> dict:
+    return {"id": scan.pk, "status": scan.status, "message": scan.message, "persons": scan.persons,
+            "pairs_found": scan.pairs_found, "pairs_new": scan.pairs_new, "threshold": scan.threshold,
+            "seconds": scan.seconds, "started_at": scan.started_at, "finished_at": scan.finished_at}
+
+
+@router.post("/scan", response=answers(202, ScanOut, *WRITE_ERRORS), summary="Start a duplicate scan")
 def duplicate_scan(request, payload: ScanIn):
-    """Scan the caller's area (or the given unit in it) and store the pairs found; runs in the request (about a
-    second per 10,000 persons)."""
+    """Start a scan of the caller's area (or the given unit in it) in the background; it stores the pairs at or
+    above the threshold. Poll `GET /duplicates/scans/{id}` until its status is `done` or `failed`. One scan runs at
+    a time: a second is refused (422, code `scan_running`)."""
     user = _caller(request)
     if not scope_for(user).can_write:
         raise PermissionDenied
@@ -177,6 +187,14 @@ def duplicate_scan(request, payload: ScanIn):
         unit = unit_get_by_code(code=payload.unit)
         if unit is None:
             raise NotFound
-    scan = services.scan_run(by=user, unit=unit, threshold=payload.threshold, channel=CHANNEL).scan
-    return {"id": scan.pk, "persons": scan.persons, "pairs_found": scan.pairs_found, "pairs_new": scan.pairs_new,
-            "threshold": scan.threshold, "seconds": scan.seconds, "started_at": scan.started_at}
+    scan = services.scan_start(by=user, unit=unit, threshold=payload.threshold, channel=CHANNEL)
+    return Status(202, _scan_out(scan))
+
+
+@router.get("/scans/{scan_id}", response=answers(200, ScanOut, *READ_ERRORS), summary="A duplicate scan's state")
+def duplicate_scan_get(request, scan_id: int = Path(..., ge=1, le=MAX_ID)):
+    """A scan's status and, once done, its counts."""
+    if not scope_for(_caller(request)).can_write:
+        raise PermissionDenied
+    services.scans_mark_interrupted()
+    return _scan_out(selectors.scan_get(scan_id))

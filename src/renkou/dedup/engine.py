@@ -9,8 +9,10 @@ Choices (see docs/dedup.md):
 * ID numbers are compared on their first 17 characters in the 18-digit form: a legacy 15-digit number is
   converted (address + "19" + YYMMDD + sequence), so both forms of one number agree exactly; the check character
   is left out because real cards carry wrong ones.
-* Names are compared on Unicode code points (a changed character is a Levenshtein distance of 1); the surname is
-  the first character (compound surnames are rare and only make the blocking a little coarser).
+* Names are compared on Unicode code points (a changed character is a Levenshtein distance of 1) and on their
+  sound: two names whose pinyin (without tones, pypinyin's first reading of each character) is the same — 王丽 and
+  王莉, a clerk writing down a spoken name — reach a level of their own above any other changed character. The
+  surname is the first character (compound surnames are rare and only make the blocking a little coarser).
 * Birth dates: exact, one typing slip (two adjacent digits swapped or one digit wrong: Damerau–Levenshtein 1),
   day and month transposed, the same digits in another order, the same year.
 * Candidate pairs come from several blocking rules (the same ID number; the same surname and birth date; the same
@@ -29,13 +31,14 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 # Comparison output columns, in the order they are shown.
 FIELDS = ("name", "birth_date", "id_number", "sex", "unit")
 
 # Level labels (English msgids are in dedup/labels.py for the interface; these keys are stable).
 LEVELS: dict[str, list[str]] = {
-    "name": ["missing", "exact", "one_character", "different"],
+    "name": ["missing", "exact", "sounds_alike", "one_character", "different"],
     "birth_date": ["missing", "exact", "one_slip", "day_month_swapped", "same_digits", "same_year", "different"],
     "id_number": ["missing", "exact", "one_digit", "one_missing", "different"],
     "sex": ["missing", "exact", "different"],
@@ -43,7 +46,7 @@ LEVELS: dict[str, list[str]] = {
 }
 # Agreement shown to the officer for each level (exact / close / differ / missing).
 AGREEMENT = {
-    "missing": "missing", "exact": "exact", "same_village": "exact", "one_character": "close",
+    "missing": "missing", "exact": "exact", "same_village": "exact", "sounds_alike": "close", "one_character": "close",
     "one_slip": "close", "day_month_swapped": "close", "same_digits": "close",
     "same_year": "differ", "one_digit": "close", "one_missing": "missing", "same_township": "close", "different": "differ",
 }
@@ -53,6 +56,7 @@ CREATE OR REPLACE TABLE persons_prepared AS
 SELECT
     id AS unique_id,
     nullif(trim(name), '') AS name,
+    nullif(name_pinyin, '') AS name_py,
     nullif(substr(trim(name), 1, 1), '') AS surname,
     sex,
     strftime(CAST(birth_date AS DATE), '%Y%m%d') AS dob,
@@ -89,6 +93,7 @@ def _settings() -> dict[str, Any]:
             cll.NullLevel("name"),
             # A rare name agreeing says more than 王伟 agreeing: weighted by the name's frequency in the register.
             cll.ExactMatchLevel("name", term_frequency_adjustments=True),
+            cll.CustomLevel("name_py_l = name_py_r", "sounds_alike"),
             cll.CustomLevel("levenshtein(name_l, name_r) <= 1", "one_character"),
             cll.ElseLevel(),
         ],
@@ -216,6 +221,22 @@ def _train(linker, con, *, n: int, seed: int, u_pairs: float) -> list[str]:
     return done
 
 
+def with_pinyin(persons: pa.Table) -> pa.Table:
+    """``persons`` with a column ``name_pinyin``: each name's characters in toneless pinyin, space-separated.
+
+    Computed once per distinct name through a per-character table (a county has a few hundred thousand distinct
+    names and a few thousand distinct characters), then spread back over the rows with Arrow."""
+    from pypinyin import lazy_pinyin
+
+    names = persons.column("name").combine_chunks()
+    distinct = pc.unique(names)
+    values = [v for v in distinct.to_pylist() if v]
+    sound = {ord(c): lazy_pinyin(c)[0] + " " for c in set("".join(values))}
+    spoken = pa.array([None if not v else v.strip().translate(sound).strip() for v in distinct.to_pylist()],
+                      pa.string())
+    return persons.append_column("name_pinyin", pc.take(spoken, pc.index_in(names, distinct)))
+
+
 def find_pairs(persons: pa.Table, *, threshold: float = 0.5, seed: int = 1, u_pairs: float = 2e6,
                threads: int | None = None) -> Result:
     """Score the likely duplicate pairs among ``persons`` (match probability ≥ ``threshold``)."""
@@ -227,7 +248,7 @@ def find_pairs(persons: pa.Table, *, threshold: float = 0.5, seed: int = 1, u_pa
     con = duckdb.connect()
     if threads:
         con.execute(f"SET threads = {int(threads)}")
-    con.register("persons_input", persons)
+    con.register("persons_input", with_pinyin(persons))
     con.execute(PREPARE_SQL)
     con.unregister("persons_input")
     n = con.execute("SELECT count(*) FROM persons_prepared").fetchall()[0][0]

@@ -17,10 +17,22 @@ class PairStatus(models.TextChoices):
     DISTINCT = "distinct", _("Two different people")
 
 
+class ScanStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
 class Scan(models.Model):
-    """One run of the duplicate scan: who, when, over which persons, and what the trained model was."""
+    """One run of the duplicate scan: who, when, over which persons, and what the trained model was.
+
+    Recorded when it starts (running) and again when it ends; while it runs, a heartbeat keeps ``heartbeat_at``
+    fresh, so that a scan whose process died is seen as interrupted rather than running for ever."""
 
     started_at = models.DateTimeField()
+    status = models.CharField(max_length=8, choices=ScanStatus.choices, default=ScanStatus.DONE)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    message = models.CharField(max_length=300, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     unit = models.ForeignKey("orgunits.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")

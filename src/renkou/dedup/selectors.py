@@ -17,7 +17,7 @@ from renkou.accounts.scope import scope_for
 from renkou.accounts.services import audit_record
 from renkou.core.errors import NotFound, PermissionDenied
 from renkou.dedup.engine import FIELDS
-from renkou.dedup.models import CandidatePair, PairStatus, Scan
+from renkou.dedup.models import CandidatePair, PairStatus, Scan, ScanStatus
 from renkou.registry import idnumbers
 from renkou.registry.models import Person
 
@@ -69,7 +69,21 @@ def pending_pairs_count(unit_ids: Collection[int]) -> int:
 
 
 def last_scan() -> Scan | None:
-    return Scan.objects.filter(finished_at__isnull=False).first()
+    """The last scan that finished and stored its pairs."""
+    return Scan.objects.filter(status=ScanStatus.DONE).first()
+
+
+def scan_to_show() -> Scan | None:
+    """The scan the queue page reports on besides the last finished one: the latest, unless it finished well."""
+    latest = Scan.objects.first()
+    return latest if latest is not None and latest.status != ScanStatus.DONE else None
+
+
+def scan_get(scan_id: int) -> Scan:
+    scan = Scan.objects.filter(pk=scan_id).first()
+    if scan is None:
+        raise NotFound
+    return scan
 
 
 @dataclass

@@ -5,10 +5,12 @@ The register is read through ``registry.selectors_linkage`` and merged through `
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -16,13 +18,16 @@ from renkou.accounts.models import AuditAction, User
 from renkou.accounts.scope import scope_for
 from renkou.accounts.services import audit_record
 from renkou.core.errors import NotFound, PermissionDenied, RuleViolation
+from renkou.core.jobs import Heartbeat, run_in_background
 from renkou.dedup import engine
-from renkou.dedup.models import CandidatePair, PairStatus, Scan
+from renkou.dedup.models import CandidatePair, PairStatus, Scan, ScanStatus
 from renkou.orgunits.models import OrgUnit, UnitLevel
 from renkou.orgunits.selectors import unit_subtree_ids
 from renkou.registry.models import Person
 from renkou.registry.selectors_linkage import persons_for_linkage
 from renkou.registry.services import person_merge
+
+log = logging.getLogger(__name__)
 
 # Pairs at or above this match probability are stored for review (see docs/dedup.md for how it was chosen).
 DEFAULT_THRESHOLD = 0.7
@@ -51,25 +56,85 @@ def _scan_units(by: User | None, unit: OrgUnit | None) -> tuple[OrgUnit | None, 
     return target, sorted(set(unit_subtree_ids(target)) & scope.unit_ids)
 
 
-def scan_run(*, by: User | None, unit: OrgUnit | None = None, threshold: float = DEFAULT_THRESHOLD,
-             channel: str = "web", seed: int = 1) -> ScanOutcome:
-    """Find the likely duplicates among the persons of ``unit`` (default: the user's area) and store them.
+# A running scan beats every HEARTBEAT_SECONDS; one silent for STALE_AFTER died with its process.
+HEARTBEAT_SECONDS = 20
+STALE_AFTER = timedelta(minutes=2)
 
-    A pair reviewed before (merged, or marked as two people) keeps its status; a pending pair found again gets its
-    new score; a pending pair of these persons that is no longer found is dropped.
-    """
+
+def scans_mark_interrupted() -> int:
+    """Mark the running scans whose heartbeat stopped (their process was killed) as failed; returns how many."""
+    return Scan.objects.filter(status=ScanStatus.RUNNING, heartbeat_at__lt=timezone.now() - STALE_AFTER).update(
+        status=ScanStatus.FAILED, finished_at=timezone.now(),
+        message=str(_("Interrupted (the server stopped during the scan); no pairs were changed.")))
+
+
+def scan_create(*, by: User | None, unit: OrgUnit | None = None, threshold: float = DEFAULT_THRESHOLD,
+                channel: str = "web") -> Scan:
+    """Record a scan about to run (status running) after checking the caller may scan ``unit``; one at a time."""
     if not 0 < threshold < 1:
         raise RuleViolation("threshold", _("The threshold is a probability between 0 and 1."))
-    started = timezone.now()
+    unit, _unit_ids = _scan_units(by, unit)
+    scans_mark_interrupted()
+    with transaction.atomic():
+        if Scan.objects.select_for_update().filter(status=ScanStatus.RUNNING).exists():
+            raise RuleViolation("scan", _("A duplicate scan is already running; wait for it to finish."),
+                                code="scan_running")
+        now = timezone.now()
+        return Scan.objects.create(started_at=now, heartbeat_at=now, status=ScanStatus.RUNNING,
+                                   by=by if by is not None and by.is_authenticated else None, unit=unit,
+                                   threshold=threshold)
+
+
+def scan_run(*, by: User | None, unit: OrgUnit | None = None, threshold: float = DEFAULT_THRESHOLD,
+             channel: str = "web", seed: int = 1) -> ScanOutcome:
+    """Find the likely duplicates among the persons of ``unit`` (default: the user's area) and store them, in
+    the caller's thread (the command line, tests); the pages and the API start it in the background."""
+    scan = scan_create(by=by, unit=unit, threshold=threshold, channel=channel)
+    return scan_execute(scan_id=scan.pk, channel=channel, seed=seed)
+
+
+def scan_start(*, by: User, unit: OrgUnit | None = None, threshold: float = DEFAULT_THRESHOLD,
+               channel: str = "web") -> Scan:
+    """Record a scan and run it in the background (a scan of a large county takes minutes); returns its record,
+    which the page and the API poll."""
+    scan = scan_create(by=by, unit=unit, threshold=threshold, channel=channel)
+    run_in_background(_scan_job, scan.pk, channel, name=f"duplicate-scan-{scan.pk}")
+    scan.refresh_from_db()
+    return scan
+
+
+def _scan_job(scan_id: int, channel: str) -> None:
+    try:
+        if connection.in_atomic_block:  # run in place (tests): no second connection can see the record
+            scan_execute(scan_id=scan_id, channel=channel)
+            return
+        with Heartbeat(lambda: Scan.objects.filter(pk=scan_id, status=ScanStatus.RUNNING).update(
+                heartbeat_at=timezone.now()), every=HEARTBEAT_SECONDS):
+            scan_execute(scan_id=scan_id, channel=channel)
+    except Exception:  # noqa: BLE001 - a background job records its failure instead of vanishing
+        log.exception("duplicate scan %s failed", scan_id)
+
+
+def scan_execute(*, scan_id: int, channel: str = "web", seed: int = 1) -> ScanOutcome:
+    """Run a recorded scan. A pair reviewed before (merged, or marked as two people) keeps its status; a pending
+    pair found again gets its new score; a pending pair of these persons that is no longer found is dropped (by a
+    scan of the whole county). The pairs and the scan's outcome are written in one transaction; a scan that fails
+    is recorded as failed and changes no pair."""
+    scan = Scan.objects.select_related("by", "unit").get(pk=scan_id)
     t = time.perf_counter()
-    unit, unit_ids = _scan_units(by, unit)
-    persons = persons_for_linkage(unit_ids)
-    result = engine.find_pairs(persons, threshold=threshold, seed=seed)
+    try:
+        unit, unit_ids = _scan_units(scan.by, scan.unit)
+        persons = persons_for_linkage(unit_ids)
+        result = engine.find_pairs(persons, threshold=scan.threshold, seed=seed)
+    except Exception as exc:
+        Scan.objects.filter(pk=scan_id).update(
+            status=ScanStatus.FAILED, finished_at=timezone.now(), seconds=round(time.perf_counter() - t, 2),
+            message=str(_("The scan failed: %(error)s; no pairs were changed.") % {"error": str(exc)[:200]}))
+        raise
     rows = result.pairs.to_pylist()
     found = {(r["id_a"], r["id_b"]): r for r in rows}
+    by = scan.by
     with transaction.atomic():
-        scan = Scan.objects.create(started_at=started, by=by if by is not None and by.is_authenticated else None,
-                                   unit=unit, persons=result.persons, threshold=threshold, model=result.model)
         existing = {(a, b): (pk, status) for pk, a, b, status in
                     CandidatePair.objects.values_list("pk", "person_a_id", "person_b_id", "status").iterator(chunk_size=5000)}
         new, update = [], []
@@ -89,10 +154,11 @@ def scan_run(*, by: User | None, unit: OrgUnit | None = None, threshold: float =
         # model on fewer persons and must not undo the county's findings.
         if unit_ids is None:
             CandidatePair.objects.filter(status=PairStatus.PENDING).exclude(scan=scan).delete()
+        scan.persons, scan.model = result.persons, result.model
         scan.pairs_found, scan.pairs_new = len(found), len(new)
-        scan.finished_at = timezone.now()
+        scan.status, scan.finished_at = ScanStatus.DONE, timezone.now()
         scan.seconds = round(time.perf_counter() - t, 2)
-        scan.save(update_fields=["pairs_found", "pairs_new", "finished_at", "seconds"])
+        scan.save(update_fields=["persons", "model", "pairs_found", "pairs_new", "status", "finished_at", "seconds"])
         audit_record(user=by, action=AuditAction.CREATE, object_type="duplicate_scan", object_id=str(scan.pk),
                      unit=unit, detail={"what": "duplicate_scan", "persons": result.persons,
                                         "pairs": len(found), "new": len(new)}, channel=channel)

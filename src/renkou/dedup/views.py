@@ -25,6 +25,7 @@ FIELD_LABELS = {
 LEVEL_LABELS = {
     "missing": gettext_lazy("missing on one record"),
     "exact": gettext_lazy("the same"),
+    "sounds_alike": gettext_lazy("sounds the same (same pinyin)"),
     "one_character": gettext_lazy("one character differs"),
     "one_slip": gettext_lazy("one digit slipped or swapped"),
     "day_month_swapped": gettext_lazy("day and month swapped"),
@@ -73,8 +74,19 @@ def queue(request):
     pairs = list(current.object_list)
     selectors.audit_pair_read(user=request.user, pairs=pairs, channel="web", what="duplicate_queue")
     items = [{"pair": p, "a": selectors.side_of(p.person_a), "b": selectors.side_of(p.person_b)} for p in pairs]
+    services.scans_mark_interrupted()
     return render(request, "dedup/queue.html", {"section": "duplicates", "items": items, "page": current,
-                                                "last_scan": selectors.last_scan()})
+                                                "last_scan": selectors.last_scan(),
+                                                "scan": selectors.scan_to_show()})
+
+
+@page
+def scan_status(request, scan_id: int):
+    """The scan's state, polled by the queue page while it runs (htmx)."""
+    if not request.user.writes_register:
+        raise PermissionDenied
+    services.scans_mark_interrupted()
+    return render(request, "dedup/_scan_status.html", {"scan": selectors.scan_get(scan_id)})
 
 
 @page
@@ -123,8 +135,8 @@ def pair_distinct(request, pair_id: int):
 def scan(request):
     if not request.user.writes_register:
         raise PermissionDenied
-    outcome = services.scan_run(by=request.user, channel="web")
-    messages.success(request, _("Scanned %(persons)d persons: %(pairs)d likely duplicate pairs, %(new)d new.")
-                     % {"persons": outcome.scan.persons, "pairs": outcome.scan.pairs_found,
-                        "new": outcome.scan.pairs_new})
+    try:
+        services.scan_start(by=request.user, channel="web")
+    except RuleViolation as exc:
+        messages.error(request, exc.message)
     return redirect("dedup_queue")

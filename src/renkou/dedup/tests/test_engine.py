@@ -2,8 +2,10 @@
 
 import pyarrow as pa
 import pytest
+from pypinyin import lazy_pinyin
 
 from renkou.dedup import engine
+from renkou.registry.models import Person
 from renkou.registry.selectors_linkage import persons_for_linkage
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +31,10 @@ def test_the_scan_finds_the_injected_duplicates_and_explains_each_field(register
     e = explained("fifteen_digits")
     assert e["id_number"]["level"] in {"exact", "one_missing"} and e["name"]["level"] == "exact"
     e = explained("name_changed")
-    assert e["name"]["level"] == "one_character" and e["name"]["agree"] == "close"
+    a, b = register.by_kind["name_changed"]
+    names = dict(Person.objects.filter(pk__in=(a, b)).values_list("pk", "name"))
+    same_sound = lazy_pinyin(names[a]) == lazy_pinyin(names[b])
+    assert e["name"]["level"] == ("sounds_alike" if same_sound else "one_character") and e["name"]["agree"] == "close"
     assert e["birth_date"]["level"] == "exact" and e["id_number"]["level"] == "one_missing"
     assert e["name"]["weight"] > 0 and e["birth_date"]["weight"] > e["name"]["weight"]
     assert explained("mistyped_id")["id_number"]["level"] == "one_digit"
@@ -45,7 +50,7 @@ def test_check_characters_and_the_15_digit_conversion_in_sql():
                       "birth_date": ["1949-12-31"] * 4,
                       "id_number": ["11010519491231002X", "11010519491231002Y", "110105491231002", None],
                       "unit_code": ["500230001001"] * 4})
-    con.register("persons_input", table)
+    con.register("persons_input", engine.with_pinyin(table))
     con.execute(engine.PREPARE_SQL)
     rows = con.execute("SELECT id17, id_checks FROM persons_prepared ORDER BY unique_id").fetchall()
     assert rows == [("11010519491231002", True), ("11010519491231002", False), ("11010519491231002", True),
@@ -68,3 +73,39 @@ def test_a_register_too_small_to_train_is_scanned_with_the_starting_values():
     rows = result.pairs.to_pylist()
     assert [(r["id_a"], r["id_b"]) for r in rows] == [(1, 2)]
     assert engine.explain(rows[0])["id_number"]["level"] == "one_missing"
+
+
+def test_names_are_written_in_toneless_pinyin_once_per_distinct_name():
+    table = pa.table({"id": [1, 2, 3, 4, 5], "name": ["王丽", "王莉", " 欧阳华 ", None, "王丽"]})
+    spoken = engine.with_pinyin(table).column("name_pinyin").to_pylist()
+    assert spoken == ["wang li", "wang li", "ou yang hua", None, "wang li"]
+
+
+def test_a_name_that_sounds_the_same_weighs_more_than_another_changed_character():
+    # Four hundred persons and twenty second records: ten with a homophone (丽 → 莉), ten with an unrelated
+    # character (丽 → 强), each without an ID number, the same birth date and village.
+    import datetime
+
+    rows = []
+    for i in range(400):
+        born = datetime.date(1950, 1, 1) + datetime.timedelta(days=37 * i)
+        rows.append((i + 1, "王张李赵刘陈杨黄"[i % 8] + "丽明华军"[(i // 8) % 4] + "芳静敏"[i % 3], born))
+    extra = []
+    for k, (_pk, name, born) in enumerate(rows[:20]):
+        changed = name[:1] + ("莉" if k < 10 else "强") + name[2:] if name[1] == "丽" else name[:-1] + (
+            {"芳": "方", "静": "靖", "敏": "珉"}[name[-1]] if k < 10 else "强")
+        extra.append((1000 + k, changed, born))
+    every = rows + extra
+    table = pa.table({"id": [r[0] for r in every], "name": [r[1] for r in every], "sex": ["2"] * len(every),
+                      "birth_date": [r[2].isoformat() for r in every], "id_number": [None] * len(every),
+                      "unit_code": ["500230001001"] * len(every)})
+    result = engine.find_pairs(table, threshold=0.01)
+    levels = {}
+    for r in result.pairs.to_pylist():
+        if r["id_b"] >= 1000:
+            levels[r["id_b"] - 1000] = engine.explain(r)["name"]
+    assert {levels[k]["level"] for k in range(10)} == {"sounds_alike"}
+    assert {levels[k]["level"] for k in range(10, 20) if k in levels} <= {"one_character"}
+    alike = min(levels[k]["weight"] for k in range(10))
+    other = max((levels[k]["weight"] for k in range(10, 20) if k in levels), default=-99)
+    assert alike > other

@@ -61,3 +61,18 @@ def test_the_command_refuses_an_unknown_unit_or_user(register):
         call_command("dedup", "--user", "nobody")
     with pytest.raises(CommandError, match="threshold"):
         call_command("dedup", "--threshold", "2")
+
+
+def test_a_scan_that_fails_is_recorded_and_changes_no_pair(personas, register, monkeypatch):
+    scan_run(by=None)
+    before = sorted(CandidatePair.objects.values_list("person_a_id", "person_b_id", "score", "status"))
+
+    def broken(*args, **kwargs):
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr("renkou.dedup.engine.find_pairs", broken)
+    with pytest.raises(MemoryError):
+        scan_run(by=None)
+    failed = Scan.objects.first()
+    assert failed.status == "failed" and "out of memory" in failed.message and failed.finished_at
+    assert sorted(CandidatePair.objects.values_list("person_a_id", "person_b_id", "score", "status")) == before

@@ -1,9 +1,10 @@
 """The queue pages: list, pair side by side, merge, two people, scan — with scope, masking and audit."""
 
 import pytest
+from django.utils import timezone
 
 from renkou.accounts.models import AuditEntry
-from renkou.dedup.models import CandidatePair, PairStatus
+from renkou.dedup.models import CandidatePair, PairStatus, Scan, ScanStatus
 from renkou.dedup.services import scan_run
 from renkou.registry.models import Person
 from renkou.testing import client_for
@@ -69,4 +70,20 @@ def test_the_scan_button_runs_a_scan_of_the_officers_area(personas, register):
     response = client_for(personas.dongcheng).post("/duplicates/scan/", follow=True)
     assert response.status_code == 200
     assert CandidatePair.objects.filter(status=PairStatus.PENDING).count() >= 30
+    scan = Scan.objects.get()
+    assert scan.status == "done" and scan.by == personas.dongcheng
+    status = client_for(personas.dongcheng).get(f"/duplicates/scan/{scan.pk}/").content.decode()
+    assert 'data-status="done"' in status and "hx-get" not in status
     assert client_for(personas.viewer).post("/duplicates/scan/").status_code == 403
+    assert client_for(personas.viewer).get(f"/duplicates/scan/{scan.pk}/").status_code == 403
+
+
+def test_the_queue_shows_a_running_scan_polling_and_refuses_a_second(personas, register):
+    running = Scan.objects.create(started_at=timezone.now(), heartbeat_at=timezone.now(), status=ScanStatus.RUNNING,
+                                  threshold=0.7)
+    c = client_for(personas.dongcheng)
+    page = c.get("/duplicates/").content.decode()
+    assert f'hx-get="/duplicates/scan/{running.pk}/"' in page and "A duplicate scan is running" in page
+    again = c.post("/duplicates/scan/", follow=True).content.decode()
+    assert "A duplicate scan is already running" in again
+    assert Scan.objects.count() == 1
