@@ -87,6 +87,14 @@ class EventListForm(forms.Form):
             raise forms.ValidationError(str(exc)) from exc
 
 
+class HouseholdListForm(forms.Form):
+    unit = forms.IntegerField(label=_("Unit"), required=False, widget=forms.Select)
+    q = forms.CharField(label=_("Household number or address"), required=False, max_length=60)
+
+    def set_units(self, units: list[tuple[str, str]]) -> None:
+        self.fields["unit"].widget.choices = [("", _("Whole area")), *units]
+
+
 class RevealForm(forms.Form):
     purpose = forms.CharField(label=_("Purpose"), max_length=200,
                               help_text=_("Why the full number is needed; recorded in the audit log."))

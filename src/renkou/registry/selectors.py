@@ -120,6 +120,13 @@ def households_for_user(*, user: User, unit: OrgUnit | None = None, text: str = 
     return qs.order_by("number", "id")
 
 
+def households_with_members(qs: QuerySet[Household]) -> QuerySet[Household]:
+    """``qs`` with ``living_members``: the living persons of each household who live in it (one query with the page)."""
+    return qs.annotate(living_members=Count("members", filter=Q(members__death_date__isnull=True,
+                                                         members__merged_into__isnull=True,
+                                                         members__residence_status=ResidenceStatus.RESIDENT)))
+
+
 @dataclass(frozen=True)
 class PersonQuery:
     text: str = ""  # a name (or its beginning) or an ID number (or its beginning)

@@ -19,5 +19,6 @@ urlpatterns = [
     path("marriages/<int:marriage_id>/end/", views.marriage_end, name="marriage_end"),
     path("events/", views.event_list, name="event_list"),
     path("exports/<str:kind>/", views.export_list, name="export_list"),
+    path("households/", views.household_list, name="household_list"),
     path("households/<int:household_id>/", views.household_detail, name="household_detail"),
 ]

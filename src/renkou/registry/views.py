@@ -32,6 +32,7 @@ from renkou.registry.forms import (
     BirthForm,
     DeathForm,
     EventListForm,
+    HouseholdListForm,
     MarriageEndForm,
     MarriageForm,
     MoveInReturnForm,
@@ -539,6 +540,40 @@ def export_query(request: HttpRequest, kind: str) -> str:
         if key not in EXPORT_FILTERS[kind]:
             del params[key]
     return params.urlencode()
+
+
+@page
+def household_list(request):
+    """The households of the area (or of a unit), by number or address, 50 a page, with their head and the
+    number of members living in them; exported with the same filters."""
+    scope = scope_for(request.user)
+    if not scope.personal_data:
+        raise PermissionDenied
+    form = HouseholdListForm(request.GET)
+    form.set_units(unit_choices(unit_tree(scope.unit) if scope.unit else None))
+    rows, has_next, number = [], False, 1
+    if form.is_valid():
+        d = form.cleaned_data
+        unit = unit_get(unit_id=d["unit"]) if d["unit"] else None
+        if d["unit"] and unit is None:
+            raise NotFound
+        qs = selectors.households_with_members(selectors.households_for_user(
+            user=request.user, unit=unit, text=d["q"] or ""))
+        try:
+            number = max(1, int(request.GET.get("page", "1")))
+        except ValueError:
+            number = 1
+        start = (number - 1) * selectors.PAGE_SIZE
+        page_rows = list(qs[start : start + selectors.PAGE_SIZE + 1])
+        rows, has_next = page_rows[: selectors.PAGE_SIZE], len(page_rows) > selectors.PAGE_SIZE
+        audit_record(user=request.user, action=AuditAction.SEARCH, object_type="household", unit_id=d["unit"],
+                     detail={"query": {"q": d["q"] or "", "page": number}, "shown": [h.pk for h in rows]},
+                     channel="web", ip_address=client_ip(request))
+    return render(request, "registry/household_list.html", {
+        "section": "households", "form": form, "rows": rows, "has_next": has_next, "number": number,
+        "export_query": export_query(request, "households"), "can_reveal": exports.may_reveal(request.user),
+        "visible_ids": _visible_ids(request, [h.head for h in rows if h.head]),
+    })
 
 
 @page

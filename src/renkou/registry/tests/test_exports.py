@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from renkou.accounts.models import AuditAction, AuditEntry
 from renkou.registry.idnumbers import mask
-from renkou.registry.models import Event, Person
+from renkou.registry.models import Event, Household, Person
 from renkou.testing import client_for, make_household, make_person
 
 pytestmark = pytest.mark.django_db
@@ -248,3 +248,34 @@ def test_the_export_shows_in_the_administrators_audit_log(personas, people):
                                                                          "format": "csv"})
     html = client_for(personas.admin).get("/audit/").content.decode()
     assert "Exported personal data" in html and "核对名单" in html and "dongcheng" in html
+
+
+def test_households_page_lists_the_area_with_members_and_exports_the_same(personas, people, county,
+                                                                         django_assert_max_num_queries):
+    wang, gang, xc, hh = people
+    Household.objects.filter(pk=hh.pk).update(head=wang)
+    husband = make_person(county.dc_village1, name="王强", household=hh, relation="01")
+    make_person(county.dc_village1, name="王老", household=hh, relation="03")
+    Person.objects.filter(pk=husband.pk).update(death_date=date(2020, 1, 1))  # the dead are not counted
+    other = make_household(county.dc_village2, "50023000100200001", address="河边路2号")
+    make_household(county.xc_village1, "50023000200100001")  # another township: not shown to 东城
+    client = client_for(personas.dongcheng)
+    html = client.get(reverse("household_list")).content.decode()
+    assert 'href="/households/"' in html and "50023000200100001" not in html
+    assert html.index("50023000100100007") < html.index("50023000100200001")
+    row = html[html.index("50023000100100007"):].split("</tr>")[0]
+    assert "王芳" in row and '<td class="num">2</td>' in row
+    by_address = client.get(reverse("household_list"), {"q": "河边"}).content.decode()
+    assert other.number in by_address and hh.number not in by_address
+    assert client.get(reverse("household_list"), {"unit": county.xc_village1.pk}).status_code == 404
+    assert client_for(personas.viewer).get(reverse("household_list")).status_code == 403
+    assert AuditEntry.objects.filter(object_type="household", action=AuditAction.SEARCH,
+                                     username="dongcheng").count() == 2  # the 404 read nothing
+    assert 'href="/exports/households/?q=%E6%B2%B3%E8%BE%B9&amp;format=csv"' in by_address
+    rows = _csv(client.get("/exports/households/", {"q": "河边", "format": "csv"}))
+    assert [r[0] for r in rows[1:]] == [other.number]
+    for _i in range(60):
+        make_household(county.dc_village1, f"500230001001{_i + 100:05d}")
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("household_list"), {"page": 2})
+    assert page.status_code == 200 and 'rel="prev"' in page.content.decode()
