@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from operator import mul
 from typing import Any
 
 import numpy as np
@@ -251,8 +252,7 @@ def check_char(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character of the first 17 digits (a remainder of 10 is written X)."""
     if len(first17) != 17 or not (first17.isascii() and first17.isdigit()):
         raise ValueError(f"check_char needs exactly 17 digits, got {first17!r}")
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
-    return _CHECK_CHARS[total % 11]
+    return _CHECK_CHARS[sum(map(mul, map(int, first17), _WEIGHTS)) % 11]
 
 
 def _birth_date_of(number18: str) -> date | None:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from renkou.accounts.models import AuditAction, User
 from renkou.accounts.services import audit_record_many
-from renkou.core.bulk import insert_many
+from renkou.core.bulk import build_unsaved, insert_many
 from renkou.core.errors import Problems, RuleViolation
 from renkou.orgunits.models import OrgUnit
 from renkou.registry.idnumbers import mask
@@ -185,18 +185,18 @@ def person_build(
     registration type)."""
     if household is not None and residence_unit is None and residence_status in {"resident", "in"}:
         residence_unit = household.unit
-    # References left empty are not passed: Person() then sets the *_id column to None directly, skipping the
-    # related-object descriptor (a bulk import builds hundreds of thousands of these).
     refs = {name: obj for name, obj in (("household", household), ("registration_unit", registration_unit),
                                         ("residence_unit", residence_unit), ("mother", mother), ("father", father))
             if obj is not None}
-    return Person(
-        name=(name or "").strip(), sex=sex, birth_date=birth_date, ethnicity=ethnicity, education=education,
-        marital_status=marital_status, registration_type=registration_type or (
-            household.registration_type if household else ""),
-        relation_to_head=relation_to_head, residence_status=residence_status,
-        other_county_code=other_county_code or "", **refs,
-    )
+    # core.bulk.build_unsaved, not Person(...): the same instance for a fraction of the cost (a bulk import builds
+    # hundreds of thousands of these)
+    return build_unsaved(Person, {
+        "name": (name or "").strip(), "sex": sex, "birth_date": birth_date, "ethnicity": ethnicity,
+        "education": education, "marital_status": marital_status,
+        "registration_type": registration_type or (household.registration_type if household else ""),
+        "relation_to_head": relation_to_head, "residence_status": residence_status,
+        "other_county_code": other_county_code or "",
+    }, refs)
 
 
 _CREATED_FIELDS = ("name", "sex", "birth_date", "id_number", "residence_unit", "registration_unit")
@@ -302,12 +302,15 @@ def persons_write_many(
             person.version += 1
             person.updated_at = now
         Person.objects.bulk_update([p for p, _ in updated], fields, batch_size=batch_size)
-    history = [history_row(person_id=p.pk, by=by, action=history_action, at=now, json_changes={
-        # the same entries as history_record(changes=_created_changes(p)), built without the generic conversion
-        "name": [None, p.name], "sex": [None, p.sex], "birth_date": [None, p.birth_date.isoformat()],
-        "id_number": [None, mask(p.id_number) if p.id_number else p.id_number],
-        "residence_unit": [None, p.residence_unit_id], "registration_unit": [None, p.registration_unit_id],
-    }) for p in created]
+    # the same rows as history_row(...) with the same entries as history_record(changes=_created_changes(p)),
+    # built without the generic conversion and with the user's columns read once
+    history = [{
+        "person_id": p.pk, "at": now, "user_id": user_id, "username": username, "action": history_action,
+        "changes": {"name": [None, p.name], "sex": [None, p.sex], "birth_date": [None, p.birth_date.isoformat()],
+                    "id_number": [None, mask(p.id_number) if p.id_number else p.id_number],
+                    "residence_unit": [None, p.residence_unit_id],
+                    "registration_unit": [None, p.registration_unit_id]},
+    } for p in created]
     history += [history_row(person_id=p.pk, by=by, action="update", changes=diff, at=now) for p, diff in updated]
     insert_many(PersonHistory, history)
     audit_record_many(user_id=user_id, username=username, channel=channel, at=now, entries=[
