@@ -99,6 +99,22 @@ class ReportingRowOut(Schema):
     on_time_rate: float
 
 
+class ReportingPeriodOut(Schema):
+    period: str
+    expected: int
+    actual: int
+    on_time: int
+    rate: float
+    on_time_rate: float
+
+
+class ReportingSeriesOut(Schema):
+    unit: str
+    unit_name: str
+    periods: list[ReportingPeriodOut]
+    total: ReportingPeriodOut = Field(description="the whole range (period: start–end)")
+
+
 class ViolationOut(Schema):
     rule: str
     name: str
@@ -233,6 +249,24 @@ def reporting_rates(request: HttpRequest, filters: Query[RangeIn], code: str = P
     return [{"unit": r.unit.code, "unit_name": r.unit.name, "expected": r.expected, "actual": r.actual,
              "on_time": r.on_time, "rate": r.rate, "on_time_rate": r.on_time_rate}
             for r in selectors.reporting(data_set, unit, start, end)]
+
+
+@router.get("/reporting/{code}/periods", response=answers(200, list[ReportingSeriesOut], *READ_ERRORS),
+            summary="Reporting rate and rate on time per period")
+def reporting_rates_by_period(request: HttpRequest, filters: Query[RangeIn], code: str = Path(..., pattern=CODE)):
+    """For the unit (its whole subtree) and each of its children: expected, actual and on-time reports and the
+    rates for each of the data set's periods in the range (a monthly set over a year: 12), and the total."""
+    data_set = selectors.data_set_get(code=code)
+    unit = _unit_in_scope(request, filters.unit)
+    start, end = _range(filters)
+
+    def cell(code: str, r) -> dict:
+        return {"period": code, "expected": r.expected, "actual": r.actual, "on_time": r.on_time, "rate": r.rate,
+                "on_time_rate": r.on_time_rate}
+
+    return [{"unit": s.unit.code, "unit_name": s.unit.name, "periods": [cell(p.period.code, p) for p in s.periods],
+             "total": cell(f"{start.code}-{end.code}", s.total)}
+            for s in selectors.reporting_by_period(data_set, unit, start, end)]
 
 
 @router.get("/validation", response=answers(200, list[ViolationOut], *READ_ERRORS),

@@ -121,13 +121,15 @@ def reporting(request):
     unit = _unit_from(request)
     this_year = str(timezone.localdate().year)
     start, end, error = _range_from(request, this_year)
-    rows = selectors.reporting(data_set, unit, start, end)
+    series = selectors.reporting_by_period(data_set, unit, start, end)
+    rows = [s.total for s in series]
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
         return _reporting_file(fmt, data_set, unit, start, end, rows)
     return render(request, "aggregates/reporting.html", {
         "section": "datasets", "sets": sets, "data_set": data_set, "unit": unit, "units": _scope_units(request.user),
-        "start": start, "end": end, "rows": rows, "error": error,
+        "start": start, "end": end, "rows": rows, "series": series,
+        "period_columns": [p.period for p in series[0].periods] if series else [], "error": error,
         "query": urlencode({"data_set": data_set.code, "unit": unit.code, "start": start.code, "end": end.code})})
 
 
