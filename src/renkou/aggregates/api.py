@@ -314,6 +314,8 @@ def values_export_adx(request: HttpRequest, filters: Query[ValuesExportIn]):
     return HttpResponse(export.content, content_type=export.content_type)
 
 
+ADX_EXAMPLE = ('<adx xmlns="urn:ihe:qrph:adx:2015"><group orgUnit="500230001000" period="2025-01-01/P1M" '
+               'dataSet="FAMSVC_M"><dataValue dataElement="PUBLICITY_EVENTS" value="3"/></group></adx>')
 IMPORT_BODY = Body(..., examples=[{"dataSet": "FAMSVC_M", "period": "202501", "orgUnit": "500230001000",
                                    "dataValues": [{"dataElement": "PUBLICITY_EVENTS", "value": "3"}]}])
 
@@ -325,6 +327,18 @@ def values_import_dhis(request: HttpRequest, options: Query[ImportIn],
     """``dry_run``: check and count, write nothing. ``atomic``: write nothing when any entry conflicts."""
     return services.dhis2_import(by=request.auth, payload=payload, system=options.system,
                                  dry_run=options.dry_run, atomic=options.atomic, channel=CHANNEL)
+
+
+@router.post("/import/adx", response=answers(200, ImportSummaryOut, *WRITE_ERRORS),
+             summary="Import an IHE ADX document (XML)",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/xml": {"schema": {"type": "string"}, "example": ADX_EXAMPLE}}}})
+def values_import_adx(request: HttpRequest, options: Query[ImportIn]):
+    """The request body is the ADX XML (``urn:ihe:qrph:adx:2015``). The same checks and summary as the DHIS2
+    import: ``dry_run`` writes nothing; ``atomic`` writes nothing when any value conflicts; a document that is
+    not ADX is refused with 422 (field ``file``)."""
+    return services.adx_import(by=request.auth, data=request.body, system=options.system, dry_run=options.dry_run,
+                               atomic=options.atomic, channel=CHANNEL)
 
 
 @router.get("/{code}/values", response=answers(200, FormOut, *READ_ERRORS), summary="The values of a form")

@@ -13,7 +13,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from renkou.accounts.scope import scope_for
-from renkou.aggregates import outliers, selectors, services, validation
+from renkou.aggregates import formats, outliers, selectors, services, validation
 from renkou.aggregates.models import DataElement
 from renkou.core.errors import NotFound, RuleViolation, violations_of
 from renkou.core.views import page
@@ -214,7 +214,8 @@ def outlier_page(request):
 
 @page
 def exchange(request):
-    """Export values (DHIS2 JSON or ADX XML) and import a DHIS2 dataValueSet, with a dry run."""
+    """Export values (DHIS2 JSON or ADX XML) and import a DHIS2 dataValueSet or an ADX document, with a dry
+    run."""
     import json
 
     from renkou.aggregates.models import CodeMapping
@@ -237,18 +238,26 @@ def exchange(request):
         ctx["export_error"] = error
     if request.method == "POST":
         upload = request.FILES.get("file")
-        try:
-            payload = json.loads(upload.read().decode("utf-8-sig")) if upload else None
-        except (ValueError, UnicodeDecodeError) as exc:
-            payload, ctx["import_error"] = None, _("The file is not JSON: %(error)s") % {"error": exc}
+        content = upload.read() if upload else b""
+        options = {"by": request.user, "system": request.POST.get("system", ""),
+                   "dry_run": bool(request.POST.get("dry_run")), "atomic": bool(request.POST.get("atomic")),
+                   "channel": "web"}
+        payload = None
         if upload is None:
-            ctx["import_error"] = _("Choose a DHIS2 dataValueSet file (JSON).")
+            ctx["import_error"] = _("Choose a DHIS2 dataValueSet (JSON) or an ADX (XML) file.")
+        elif formats.is_xml(content):
+            try:
+                ctx["summary"] = services.adx_import(data=content, **options)
+            except RuleViolation as exc:
+                ctx["import_error"] = "; ".join(str(v.message) for v in violations_of(exc))
+        else:
+            try:
+                payload = json.loads(content.decode("utf-8-sig"))
+            except (ValueError, UnicodeDecodeError) as exc:
+                ctx["import_error"] = _("The file is not JSON: %(error)s") % {"error": exc}
         if payload is not None:
             try:
-                ctx["summary"] = services.dhis2_import(
-                    by=request.user, payload=payload, system=request.POST.get("system", ""),
-                    dry_run=bool(request.POST.get("dry_run")), atomic=bool(request.POST.get("atomic")),
-                    channel="web")
+                ctx["summary"] = services.dhis2_import(payload=payload, **options)
             except RuleViolation as exc:
                 ctx["import_error"] = "; ".join(str(v.message) for v in violations_of(exc))
     ctx.setdefault("start", Period.parse(str(timezone.localdate().year)))

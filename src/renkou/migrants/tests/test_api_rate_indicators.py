@@ -19,6 +19,22 @@ from renkou.stats import selectors as stats
 from renkou.stats.models import Indicator
 from renkou.testing import client_for
 
+
+class V1:
+    """The test client of a persona, with paths relative to /api/v1 (as tests/test_api_meta.py expects)."""
+
+    def __init__(self, user):
+        self.client = client_for(user)
+
+    def get(self, path, params=None):
+        return self.client.get("/api/v1" + path, params or {})
+
+    def post(self, path, body=None):
+        return self.client.post("/api/v1" + path, body or {}, content_type="application/json")
+
+    def put(self, path, body):
+        return self.client.put("/api/v1" + path, body, content_type="application/json")
+
 pytestmark = pytest.mark.django_db
 TZ = ZoneInfo("Asia/Shanghai")
 CA, CB = f"{A}000000", f"{B}000000"
@@ -98,41 +114,39 @@ def test_values_equal_the_exchange_rates(exchange):
 
 
 def test_api_elements_values_and_targets(exchange):
-    api = client_for(exchange.statistician)
-    elements = {e["code"]: e for e in api.get("/api/v1/stats/elements").json()}
+    api = V1(exchange.statistician)
+    elements = {e["code"]: e for e in api.get("/stats/elements").json()}
     assert elements["EXCH_RECORDS_DUE"]["kind"] == "contributed"
     assert elements["EXCH_RECORDS_DUE"]["name_zh"] == "流动人口婚育信息应报送数"
-    r = api.get("/api/v1/stats/values", {"elements": "EXCH_TIMELINESS,EXCH_ANSWERS_ON_TIME", "units": CA,
+    r = api.get("/stats/values", {"elements": "EXCH_TIMELINESS,EXCH_ANSWERS_ON_TIME", "units": CA,
                                          "periods": "2025"})
     assert r.status_code == 200
     assert sorted((v["data_element"], v["value"]) for v in r.json()) == [
         ("EXCH_ANSWERS_ON_TIME", 1), ("EXCH_TIMELINESS", 50.0)]
-    r = api.get("/api/v1/stats/indicator-values", {"unit": CA, "period": "2025",
+    r = api.get("/stats/indicator-values", {"unit": CA, "period": "2025",
                                                    "indicators": "EXCH_FEEDBACK_RATE,EXCH_TIMELINESS"})
     assert r.status_code == 200
     got = {v["code"]: (v["value"], v["numerator"], v["denominator"], v["target"], v["target_met"]) for v in r.json()}
     assert got == {"EXCH_FEEDBACK_RATE": (100.0, 2, 2, 80.0, True), "EXCH_TIMELINESS": (50.0, 1, 2, 90.0, False)}
-    r = api.get("/api/v1/stats/indicator-values", {"unit": CA, "period": "2024"})
+    r = api.get("/stats/indicator-values", {"unit": CA, "period": "2024"})
     by = {v["code"]: v for v in r.json()}
     assert by["EXCH_TIMELINESS"]["value"] is None and by["EXCH_TIMELINESS"]["target_met"] is None
     assert "CBR" in by
-    bad = api.get("/api/v1/stats/indicator-values", {"unit": CA, "period": "2025", "indicators": "NOPE"})
+    bad = api.get("/stats/indicator-values", {"unit": CA, "period": "2025", "indicators": "NOPE"})
     assert bad.status_code == 422 and "NOPE" in bad.content.decode()
 
 
 def test_indicator_target_can_be_changed_through_the_api(exchange):
-    api = client_for(exchange.statistician)
-    r = api.put("/api/v1/stats/indicators/EXCH_TIMELINESS", {"target": 40, "target_is_minimum": True},
-                content_type="application/json")
+    api = V1(exchange.statistician)
+    r = api.put("/stats/indicators/EXCH_TIMELINESS", {"target": 40, "target_is_minimum": True})
     assert r.status_code == 200 and r.json()["target"] == 40.0
-    r = api.get("/api/v1/stats/indicator-values", {"unit": CA, "period": "2025", "indicators": "EXCH_TIMELINESS"})
+    r = api.get("/stats/indicator-values", {"unit": CA, "period": "2025", "indicators": "EXCH_TIMELINESS"})
     assert r.json()[0]["target_met"] is True
-    r = api.post("/api/v1/stats/indicators", {"code": "LATE_MAX", "name_zh": "迟报上限", "name_en": "Late max",
+    r = api.post("/stats/indicators", {"code": "LATE_MAX", "name_zh": "迟报上限", "name_en": "Late max",
                                               "numerator": "#{EXCH_ANSWERS_GIVEN} - #{EXCH_ANSWERS_ON_TIME}",
-                                              "decimals": 0, "target": 0, "target_is_minimum": False},
-                 content_type="application/json")
+                                              "decimals": 0, "target": 0, "target_is_minimum": False})
     assert r.status_code == 201, r.content
-    r = api.get("/api/v1/stats/indicator-values", {"unit": CA, "period": "2025", "indicators": "LATE_MAX"})
+    r = api.get("/stats/indicator-values", {"unit": CA, "period": "2025", "indicators": "LATE_MAX"})
     assert (r.json()[0]["value"], r.json()[0]["target_met"]) == (1, False)
 
 
@@ -159,26 +173,26 @@ def test_cli_prints_the_indicators(exchange):
 
 
 def test_exports_carry_the_rates(exchange):
-    api = client_for(exchange.statistician)
-    body = api.get("/api/v1/datasets/export/dhis2", {"unit": CA, "start": "2025",
+    api = V1(exchange.statistician)
+    body = api.get("/datasets/export/dhis2", {"unit": CA, "start": "2025",
                                                       "elements": "EXCH_TIMELINESS,EXCH_RECORDS_DUE"}).json()
     got = {(v["dataElement"], v["orgUnit"], v["period"]): v["value"] for v in body["dataValues"]}
     assert got[("EXCH_TIMELINESS", CA, "2025")] == "50"
     assert got[("EXCH_TIMELINESS", CA, "202506")] == "100"
     assert got[("EXCH_RECORDS_DUE", f"{A}001000", "2025")] == "0"
-    adx = api.get("/api/v1/datasets/export/adx", {"unit": CA, "start": "2025", "elements": "EXCH_TIMELINESS"})
+    adx = api.get("/datasets/export/adx", {"unit": CA, "start": "2025", "elements": "EXCH_TIMELINESS"})
     assert adx.status_code == 200 and 'dataElement="EXCH_TIMELINESS"' in adx.content.decode()
 
 
 def test_a_published_period_freezes_the_rates(exchange):
-    api = client_for(exchange.statistician)
-    assert api.post("/api/v1/stats/periods/2025/publish").status_code == 201
+    api = V1(exchange.statistician)
+    assert api.post("/stats/periods/2025/publish").status_code == 201
     # a late answer after publication: the frozen figures do not move, the changes page shows it
     services.verify_request_send(county_code=B, to_county=A, name="李梅", sex="2", birth_date=date(1995, 5, 5),
                                  sender_role="destination", by=None, at=datetime(2025, 12, 2, 9, tzinfo=TZ))
     _deliver(A, B, datetime(2025, 12, 3, 9, tzinfo=TZ))
     assert selectors.rates(A, "2025")["answers_given"] == 3
     assert _by_code(stats.values(["EXCH_ANSWERS_GIVEN"], [CA], ["2025"]))[("EXCH_ANSWERS_GIVEN", CA, "2025")] == 2
-    changes = api.get("/api/v1/stats/periods/2025/changes", {"unit": CA}).json()
+    changes = api.get("/stats/periods/2025/changes", {"unit": CA}).json()
     assert {"data_element": "EXCH_ANSWERS_GIVEN", "category_option_combo": "", "org_unit": CA, "period": "2025",
             "frozen": 2, "current": 3, "difference": 1} in changes

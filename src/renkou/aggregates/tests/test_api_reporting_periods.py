@@ -11,6 +11,17 @@ import pytest
 from renkou.aggregates.models import CompleteRegistration
 from renkou.testing import client_for
 
+
+class V1:
+    def __init__(self, user):
+        self.client = client_for(user)
+
+    def get(self, path, params=None):
+        return self.client.get("/api/v1" + path, params or {})
+
+    def post(self, path):
+        return self.client.post("/api/v1" + path)
+
 pytestmark = pytest.mark.django_db
 TZ = ZoneInfo("Asia/Shanghai")
 COUNTY, DC, XC, LH = "500230000000", "500230001000", "500230002000", "500230101000"
@@ -21,11 +32,11 @@ def completions(county, personas):
     """FAMSVC_M (monthly, townships 东城 西城 龙河, due 15 days) in 2025: 东城 completes January on 10 Feb (on time)
     and February on 20 Mar (late: due by 15 Mar); 西城 completes January on 15 Feb (the last day: on time).
     龙河 closes on 15 June: expected January–May only."""
-    api = client_for(personas.statistician)
+    api = V1(personas.statistician)
     for unit, period, at in ((DC, "202501", datetime(2025, 2, 10, 9, tzinfo=TZ)),
                              (DC, "202502", datetime(2025, 3, 20, 9, tzinfo=TZ)),
                              (XC, "202501", datetime(2025, 2, 15, 23, 30, tzinfo=TZ))):
-        r = api.post(f"/api/v1/datasets/FAMSVC_M/complete?unit={unit}&period={period}")
+        r = api.post(f"/datasets/FAMSVC_M/complete?unit={unit}&period={period}")
         assert r.status_code == 200, r.content
         CompleteRegistration.objects.filter(unit__code=unit, period=period).update(completed_at=at)
     county.longhe.closed_on = date(2025, 6, 15)
@@ -34,7 +45,7 @@ def completions(county, personas):
 
 
 def test_api_gives_each_period_and_the_total(completions):
-    r = completions.get(f"/api/v1/datasets/reporting/FAMSVC_M/periods?unit={COUNTY}&start=2025")
+    r = completions.get(f"/datasets/reporting/FAMSVC_M/periods?unit={COUNTY}&start=2025")
     assert r.status_code == 200
     rows = {s["unit"]: s for s in r.json()}
     assert list(rows) == [COUNTY, DC, XC, LH]
@@ -51,26 +62,26 @@ def test_api_gives_each_period_and_the_total(completions):
     assert [p["expected"] for p in rows[LH]["periods"]] == [1] * 5 + [0] * 7
     assert {p["period"]: p["rate"] for p in rows[DC]["periods"]}["202502"] == 100.0
     # the totals are the rows of the range endpoint
-    whole = completions.get(f"/api/v1/datasets/reporting/FAMSVC_M?unit={COUNTY}&start=2025").json()
+    whole = completions.get(f"/datasets/reporting/FAMSVC_M?unit={COUNTY}&start=2025").json()
     assert [(w["unit"], w["expected"], w["actual"], w["on_time"]) for w in whole] == [
         (s["unit"], s["total"]["expected"], s["total"]["actual"], s["total"]["on_time"]) for s in rows.values()]
     # a quarterly range of a monthly set: its three months
-    q = completions.get(f"/api/v1/datasets/reporting/FAMSVC_M/periods?unit={DC}&start=2025Q1").json()
+    q = completions.get(f"/datasets/reporting/FAMSVC_M/periods?unit={DC}&start=2025Q1").json()
     assert [(p["period"], p["actual"]) for p in q[0]["periods"]] == [("202501", 1), ("202502", 1), ("202503", 0)]
 
 
 def test_api_checks_scope_and_periods(completions, personas):
-    xc = client_for(personas.xicheng)
-    assert xc.get(f"/api/v1/datasets/reporting/FAMSVC_M/periods?unit={COUNTY}&start=2025").status_code == 404
-    mine = xc.get(f"/api/v1/datasets/reporting/FAMSVC_M/periods?unit={XC}&start=202501&end=202502").json()
+    xc = V1(personas.xicheng)
+    assert xc.get(f"/datasets/reporting/FAMSVC_M/periods?unit={COUNTY}&start=2025").status_code == 404
+    mine = xc.get(f"/datasets/reporting/FAMSVC_M/periods?unit={XC}&start=202501&end=202502").json()
     assert [(p["period"], p["on_time_rate"]) for p in mine[0]["periods"]] == [("202501", 100.0), ("202502", 0.0)]
-    bad = completions.get(f"/api/v1/datasets/reporting/FAMSVC_M/periods?unit={COUNTY}&start=2025H1")
+    bad = completions.get(f"/datasets/reporting/FAMSVC_M/periods?unit={COUNTY}&start=2025H1")
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "start"
-    assert completions.get(f"/api/v1/datasets/reporting/NOPE/periods?unit={COUNTY}&start=2025").status_code == 404
+    assert completions.get(f"/datasets/reporting/NOPE/periods?unit={COUNTY}&start=2025").status_code == 404
 
 
 def test_page_shows_the_table_by_period(completions):
-    page = completions.get("/datasets/reporting/", {"data_set": "FAMSVC_M", "unit": COUNTY, "start": "2025",
+    page = completions.client.get("/datasets/reporting/", {"data_set": "FAMSVC_M", "unit": COUNTY, "start": "2025",
                                                     "end": "2025"})
     assert page.status_code == 200
     html = page.content.decode()
