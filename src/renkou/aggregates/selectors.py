@@ -357,6 +357,23 @@ def rule_references(rule: ValidationRule) -> set[str]:
     return set(parse(rule.left).refs) | set(parse(rule.right).refs)
 
 
+def mappings(system: str = "") -> QuerySet[CodeMapping]:
+    """The code mappings (of one system, or all), by system, kind and renkou code."""
+    qs = CodeMapping.objects.order_by("system", "kind", "renkou_code")
+    return qs.filter(system=system) if system else qs
+
+
+def mapping_systems() -> list[str]:
+    return list(CodeMapping.objects.order_by("system").values_list("system", flat=True).distinct())
+
+
+def mapping_get(mapping_id: int) -> CodeMapping:
+    m = CodeMapping.objects.filter(pk=mapping_id).first()
+    if m is None:
+        raise NotFound
+    return m
+
+
 def mapper_for(system: str):
     from renkou.aggregates.formats import Mapper
 

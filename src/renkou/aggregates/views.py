@@ -8,17 +8,23 @@ import io
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from renkou.accounts.scope import scope_for
 from renkou.aggregates import formats, outliers, selectors, services, validation
+from renkou.aggregates.forms import CodeMappingForm, MappingImportForm
 from renkou.aggregates.models import DataElement
-from renkou.core.errors import NotFound, RuleViolation, violations_of
+from renkou.core.errors import NotFound, PermissionDenied, RuleViolation, violations_of
+from renkou.core.forms import add_violations
 from renkou.core.views import page
 from renkou.orgunits.models import OrgUnit
 from renkou.orgunits.periods import Period, PeriodError, PeriodType
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _default_period(data_set) -> str:
@@ -265,3 +271,85 @@ def exchange(request):
     ctx["unit"] = scope_for(request.user).unit
     status = 422 if ctx["import_error"] else 200
     return render(request, "aggregates/exchange.html", ctx, status=status)
+
+
+# ---------------------------------------------------------------- code mappings
+
+
+def _may_edit_mappings(user) -> bool:
+    try:
+        services.require_mapping_admin(user)
+    except PermissionDenied:
+        return False
+    return True
+
+
+@page
+def mappings(request):
+    """The code mappings per system: list, XLSX download and upload (county administrator and statistician)."""
+    system = (request.GET.get("system") or "").strip()
+    if request.GET.get("format") == "xlsx":
+        response = HttpResponse(services.mappings_xlsx(system), content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="code-mappings{"-" + system if system else ""}.xlsx"'
+        return response
+    can_edit = _may_edit_mappings(request.user)
+    import_form = MappingImportForm(request.POST or None, request.FILES or None)
+    result, status = None, 200
+    if request.method == "POST":
+        services.require_mapping_admin(request.user)
+        if import_form.is_valid():
+            try:
+                result = services.mappings_import_xlsx(by=request.user, content=import_form.cleaned_data["file"].read(),
+                                                       dry_run=import_form.cleaned_data["dry_run"])
+            except RuleViolation as exc:
+                for v in violations_of(exc):
+                    import_form.add_error(None, str(v.message) if v.field == "file" else f"{v.field}: {v.message}")
+        if import_form.errors:
+            status = 422
+        elif result and not result.dry_run:
+            messages.success(request, _("%(c)s mappings added, %(u)s changed, %(n)s unchanged.")
+                             % {"c": result.created, "u": result.updated, "n": result.unchanged})
+            return redirect("datasets_mappings")
+    return render(request, "aggregates/mappings.html", {
+        "section": "datasets", "mappings": list(selectors.mappings(system)), "systems": selectors.mapping_systems(),
+        "system": system, "can_edit": can_edit, "import_form": import_form, "result": result}, status=status)
+
+
+def _mapping_form_page(request, mapping=None):
+    services.require_mapping_admin(request.user)
+    initial = {k: getattr(mapping, k) for k in services.MAPPING_FIELDS} if mapping else {
+        "system": request.GET.get("system", "")}
+    form = CodeMappingForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.mapping_save(by=request.user, data=form.cleaned_data,
+                                          mapping_id=mapping.pk if mapping else None)
+        except RuleViolation as exc:
+            add_violations(form, exc)
+        else:
+            messages.success(request, _("The mapping %(code)s → %(id)s was saved.")
+                             % {"code": saved.renkou_code or "—", "id": saved.external_id})
+            return redirect(f"{reverse('datasets_mappings')}?{urlencode({'system': saved.system})}")
+    return render(request, "aggregates/mapping_form.html", {"section": "datasets", "form": form, "mapping": mapping},
+                  status=422 if form.errors else 200)
+
+
+@page
+def mapping_new(request):
+    return _mapping_form_page(request)
+
+
+@page
+def mapping_edit(request, mapping_id: int):
+    return _mapping_form_page(request, selectors.mapping_get(mapping_id))
+
+
+@page
+def mapping_delete(request, mapping_id: int):
+    services.require_mapping_admin(request.user)
+    mapping = selectors.mapping_get(mapping_id)
+    if request.method == "POST":
+        services.mapping_delete(by=request.user, mapping_id=mapping.pk)
+        messages.success(request, _("The mapping was deleted."))
+        return redirect(f"{reverse('datasets_mappings')}?{urlencode({'system': mapping.system})}")
+    return render(request, "aggregates/mapping_delete.html", {"section": "datasets", "mapping": mapping})
