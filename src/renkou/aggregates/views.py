@@ -23,7 +23,6 @@ from renkou.core.views import page
 from renkou.orgunits.models import OrgUnit
 from renkou.orgunits.periods import Period, PeriodError, PeriodType
 
-
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
