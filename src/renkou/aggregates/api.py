@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.params import Body, Path
 
 from renkou.accounts.scope import scope_for
@@ -339,6 +339,50 @@ def values_import_adx(request: HttpRequest, options: Query[ImportIn]):
     not ADX is refused with 422 (field ``file``)."""
     return services.adx_import(by=request.auth, data=request.body, system=options.system, dry_run=options.dry_run,
                                atomic=options.atomic, channel=CHANNEL)
+
+
+class CodeMappingIn(Schema):
+    system: str = Field(..., max_length=50, examples=["dhis2-national"])
+    kind: Literal["element", "coc", "unit", "data_set"]
+    renkou_code: str = Field("", max_length=50, description="empty for kind coc: the total")
+    external_id: str = Field(..., max_length=100)
+
+
+class CodeMappingOut(Schema):
+    id: int
+    system: str
+    kind: str
+    renkou_code: str
+    external_id: str
+
+
+class MappingsIn(Schema):
+    system: str = Field("", max_length=50, description="one system (default: all)")
+
+
+@router.get("/mappings", response=answers(200, list[CodeMappingOut], *READ_ERRORS), summary="Code mappings")
+def mappings_list(request: HttpRequest, filters: Query[MappingsIn]):
+    """renkou code ↔ external id per system and kind, applied on export and import."""
+    return list(selectors.mappings(filters.system.strip()))
+
+
+@router.post("/mappings", response=answers(201, CodeMappingOut, *WRITE_ERRORS), summary="Add a code mapping")
+def mapping_create(request: HttpRequest, payload: CodeMappingIn):
+    """County administrator and statistician; the renkou code must exist (an option combo code is only checked
+    for its form) and both sides be unique within the system and kind (422 naming the field)."""
+    return Status(201, services.mapping_save(by=request.auth, data=payload.dict(), channel=CHANNEL))
+
+
+@router.put("/mappings/{mapping_id}", response=answers(200, CodeMappingOut, *WRITE_ERRORS),
+            summary="Change a code mapping")
+def mapping_update(request: HttpRequest, payload: CodeMappingIn, mapping_id: int = Path(...)):
+    return services.mapping_save(by=request.auth, data=payload.dict(), mapping_id=mapping_id, channel=CHANNEL)
+
+
+@router.delete("/mappings/{mapping_id}", response=answers(204, None, *WRITE_ERRORS), summary="Delete a code mapping")
+def mapping_remove(request: HttpRequest, mapping_id: int = Path(...)):
+    services.mapping_delete(by=request.auth, mapping_id=mapping_id, channel=CHANNEL)
+    return Status(204, None)
 
 
 @router.get("/{code}/values", response=answers(200, FormOut, *READ_ERRORS), summary="The values of a form")

@@ -32,6 +32,12 @@ class V1:
     def post(self, path, data=None, content_type="application/xml"):
         return self.client.post("/api/v1" + path, data=data, content_type=content_type)
 
+    def put(self, path, body):
+        return self.client.put("/api/v1" + path, json.dumps(body), content_type="application/json")
+
+    def delete(self, path):
+        return self.client.delete("/api/v1" + path)
+
 
 def adx(*groups: str, data_set: str = "FAMSVC_M", complete: str = "") -> str:
     attrs = (f' dataSet="{data_set}"' if data_set else "") + (f' completeDate="{complete}"' if complete else "")
@@ -167,3 +173,27 @@ def test_page_and_cli_import_adx(personas, tmp_path):
     path.write_text(adx(JANUARY.replace(f'orgUnit="{DC}"', f'orgUnit="{XC}"')), encoding="utf-8")
     with pytest.raises(CommandError):
         call_command("datasets", "import", str(path), "--user", "dongcheng", stdout=StringIO())
+
+
+def test_mappings_through_the_api(personas):
+    stat = V1(personas.statistician)
+    body = {"system": "dhis2-national", "kind": "element", "renkou_code": "PUBLICITY_EVENTS", "external_id": "deP"}
+    r = stat.post("/datasets/mappings", json.dumps(body), content_type="application/json")
+    assert r.status_code == 201, r.content
+    pk = r.json()["id"]
+    assert r.json() == {"id": pk, **body}
+    again = stat.post("/datasets/mappings", json.dumps(body | {"external_id": "deQ"}), content_type="application/json")
+    assert again.status_code == 422 and again.json()["errors"][0]["field"] == "renkou_code"
+    unknown = stat.post("/datasets/mappings", json.dumps(body | {"renkou_code": "NOPE"}),
+                        content_type="application/json")
+    assert unknown.status_code == 422 and "NOPE" in unknown.json()["errors"][0]["message"]
+    r = stat.put(f"/datasets/mappings/{pk}", body | {"external_id": "deR"})
+    assert r.status_code == 200 and r.json()["external_id"] == "deR"
+    assert [m["external_id"] for m in stat.get("/datasets/mappings?system=dhis2-national").json()] == ["deR"]
+    assert stat.get("/datasets/mappings?system=other").json() == []
+    officer = V1(personas.dongcheng)
+    assert officer.get("/datasets/mappings").status_code == 200
+    assert officer.delete(f"/datasets/mappings/{pk}").status_code == 403
+    assert stat.delete(f"/datasets/mappings/{pk}").status_code == 204
+    assert stat.delete(f"/datasets/mappings/{pk}").status_code == 404
+    assert not CodeMapping.objects.exists()
