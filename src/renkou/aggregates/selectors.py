@@ -141,12 +141,29 @@ class FormCell:
     coc: str
     field: str
     value: str = ""
+    coc_name: str = ""
 
 
 @dataclass
 class FormRow:
     element: DataElement
     cells: list[FormCell]
+
+    @property
+    def category(self) -> str:
+        """The name of the element's disaggregation (e.g. 性别), "" for a total only."""
+        return self.element.combo.name if self.element.combo_id else ""
+
+    @property
+    def groups(self) -> list[tuple[str, list[FormCell]]]:
+        """The cells grouped by their first category option when the combo crosses several categories (option
+        combo codes ``A.B``), else one group ("", cells)."""
+        if not any("." in c.coc for c in self.cells):
+            return [("", self.cells)]
+        out: dict[str, list[FormCell]] = {}
+        for c in self.cells:
+            out.setdefault(c.coc.split(".", 1)[0], []).append(c)
+        return list(out.items())
 
 
 @dataclass
@@ -162,7 +179,8 @@ class Form:
 
 def form_get(data_set: DataSet, unit: OrgUnit, period: Period) -> Form:
     """The data-entry grid: elements × option combos, with the stored values (three queries)."""
-    elements = [m.element for m in data_set.members.select_related("element").order_by("sort_order", "id")]
+    elements = [m.element for m in data_set.members.select_related("element", "element__combo").order_by(
+        "sort_order", "id")]
     combo_ids = {e.combo_id for e in elements if e.combo_id}
     cocs: dict[int, list[CategoryOptionCombo]] = {}
     for c in CategoryOptionCombo.objects.filter(combo_id__in=combo_ids).order_by("sort_order", "code"):
@@ -177,8 +195,8 @@ def form_get(data_set: DataSet, unit: OrgUnit, period: Period) -> Form:
         for col in combos:
             if col not in columns:
                 columns.append(col)
-        cells = [FormCell(e, code, f"{e.code}.{code}" if code else e.code, stored.get((e.code, code), ""))
-                 for code, _name in combos]
+        cells = [FormCell(e, code, f"{e.code}.{code}" if code else e.code, stored.get((e.code, code), ""), name)
+                 for code, name in combos]
         rows.append(FormRow(e, cells))
     completion = CompleteRegistration.objects.filter(data_set=data_set, unit=unit, period=period.code).first()
     return Form(data_set, unit, period, columns, rows, completion, stored)
