@@ -232,10 +232,12 @@ def indicator_create(request, payload: IndicatorIn):
 
 @router.put("/indicators/{code}", response=answers(200, IndicatorOut, *WRITE_ERRORS), summary="Change an indicator")
 def indicator_update(request, payload: IndicatorUpdateIn, code: str = Path(..., max_length=40)):
-    """Change the fields sent; the definition is checked again before it is saved."""
+    """Change the fields sent; the definition is checked again before it is saved. ``"target": null`` removes
+    the target."""
     if not Indicator.objects.filter(code=code).exists():
         raise NotFound
-    data = payload.dict(exclude_unset=True, exclude_none=True)
+    sent = payload.dict(exclude_unset=True)
+    data = {k: v for k, v in sent.items() if v is not None or k == "target"}  # "target": null clears it
     return services.indicator_save(by=_caller(request), code=code, data=data, create=False, channel=CHANNEL)
 
 

@@ -148,6 +148,10 @@ def test_indicator_target_can_be_changed_through_the_api(exchange):
     assert r.status_code == 201, r.content
     r = api.get("/stats/indicator-values", {"unit": CA, "period": "2025", "indicators": "LATE_MAX"})
     assert (r.json()[0]["value"], r.json()[0]["target_met"]) == (1, False)
+    r = api.put("/stats/indicators/LATE_MAX", {"target": None})
+    assert r.status_code == 200 and r.json()["target"] is None and r.json()["target_is_minimum"] is False
+    r = api.get("/stats/indicator-values", {"unit": CA, "period": "2025", "indicators": "LATE_MAX"})
+    assert r.json()[0]["target_met"] is None
 
 
 def test_indicator_page_shows_values_against_targets(exchange):
