@@ -90,3 +90,20 @@ def test_page_shows_the_table_by_period(completions):
     assert 'data-period="202501" title="expected 3, actual 2, on time 2">66.7 / 66.7</td>' in table \
         or 'data-period="202501" title="应报 3，实报 2，及时 2">66.7 / 66.7</td>' in table
     assert 'data-period="202502"' in table and "33.3 / 0.0" in table
+
+
+def test_xlsx_has_a_sheet_by_period(completions):
+    import io
+
+    from openpyxl import load_workbook
+
+    r = completions.client.get("/datasets/reporting/", {"data_set": "FAMSVC_M", "unit": COUNTY, "start": "2025",
+                                                        "format": "xlsx"})
+    assert r.status_code == 200
+    wb = load_workbook(io.BytesIO(r.content))
+    assert wb.sheetnames == ["报告率", "按时期"]
+    rows = list(wb["按时期"].iter_rows(values_only=True))
+    assert rows[0][:4] == ("单位代码", "单位", "时期", "应报数")
+    assert len(rows) == 1 + 4 * 12
+    assert rows[1] == (COUNTY, "青山县", "202501", 3, 2, 2, 66.7, 66.7)
+    assert rows[2] == (COUNTY, "青山县", "202502", 3, 1, 0, 33.3, 0.0)
