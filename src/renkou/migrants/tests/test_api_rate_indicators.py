@@ -200,3 +200,12 @@ def test_a_published_period_freezes_the_rates(exchange):
     changes = api.get("/stats/periods/2025/changes", {"unit": CA}).json()
     assert {"data_element": "EXCH_ANSWERS_GIVEN", "category_option_combo": "", "org_unit": CA, "period": "2025",
             "frozen": 2, "current": 3, "difference": 1} in changes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reference_data_restore_brings_the_exchange_indicators_back():
+    from renkou import testing
+
+    Indicator.objects.all().delete()
+    testing.reference_data_restore()
+    assert set(RATES) <= set(Indicator.objects.values_list("code", flat=True))
