@@ -129,7 +129,8 @@ def reference_data_restore() -> None:
 
         load(apps)
     if not Indicator.objects.exists():
+        from renkou.migrants.stats import INDICATORS as EXCHANGE_INDICATORS
         from renkou.stats.indicators import DEFAULT_INDICATORS
 
-        for spec in DEFAULT_INDICATORS:
+        for spec in (*DEFAULT_INDICATORS, *EXCHANGE_INDICATORS):
             Indicator.objects.update_or_create(code=spec["code"], defaults={**spec, "builtin": True})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.params import Body, Path
 
 from renkou.accounts.scope import scope_for
@@ -97,6 +97,22 @@ class ReportingRowOut(Schema):
     on_time: int
     rate: float
     on_time_rate: float
+
+
+class ReportingPeriodOut(Schema):
+    period: str
+    expected: int
+    actual: int
+    on_time: int
+    rate: float
+    on_time_rate: float
+
+
+class ReportingSeriesOut(Schema):
+    unit: str
+    unit_name: str
+    periods: list[ReportingPeriodOut]
+    total: ReportingPeriodOut = Field(description="the whole range (period: start–end)")
 
 
 class ViolationOut(Schema):
@@ -235,6 +251,24 @@ def reporting_rates(request: HttpRequest, filters: Query[RangeIn], code: str = P
             for r in selectors.reporting(data_set, unit, start, end)]
 
 
+@router.get("/reporting/{code}/periods", response=answers(200, list[ReportingSeriesOut], *READ_ERRORS),
+            summary="Reporting rate and rate on time per period")
+def reporting_rates_by_period(request: HttpRequest, filters: Query[RangeIn], code: str = Path(..., pattern=CODE)):
+    """For the unit (its whole subtree) and each of its children: expected, actual and on-time reports and the
+    rates for each of the data set's periods in the range (a monthly set over a year: 12), and the total."""
+    data_set = selectors.data_set_get(code=code)
+    unit = _unit_in_scope(request, filters.unit)
+    start, end = _range(filters)
+
+    def cell(code: str, r) -> dict:
+        return {"period": code, "expected": r.expected, "actual": r.actual, "on_time": r.on_time, "rate": r.rate,
+                "on_time_rate": r.on_time_rate}
+
+    return [{"unit": s.unit.code, "unit_name": s.unit.name, "periods": [cell(p.period.code, p) for p in s.periods],
+             "total": cell(f"{start.code}-{end.code}", s.total)}
+            for s in selectors.reporting_by_period(data_set, unit, start, end)]
+
+
 @router.get("/validation", response=answers(200, list[ViolationOut], *READ_ERRORS),
             summary="Violations of the validation rules")
 def validation_violations(request: HttpRequest, filters: Query[RangeIn]):
@@ -280,6 +314,8 @@ def values_export_adx(request: HttpRequest, filters: Query[ValuesExportIn]):
     return HttpResponse(export.content, content_type=export.content_type)
 
 
+ADX_EXAMPLE = ('<adx xmlns="urn:ihe:qrph:adx:2015"><group orgUnit="500230001000" period="2025-01-01/P1M" '
+               'dataSet="FAMSVC_M"><dataValue dataElement="PUBLICITY_EVENTS" value="3"/></group></adx>')
 IMPORT_BODY = Body(..., examples=[{"dataSet": "FAMSVC_M", "period": "202501", "orgUnit": "500230001000",
                                    "dataValues": [{"dataElement": "PUBLICITY_EVENTS", "value": "3"}]}])
 
@@ -291,6 +327,62 @@ def values_import_dhis(request: HttpRequest, options: Query[ImportIn],
     """``dry_run``: check and count, write nothing. ``atomic``: write nothing when any entry conflicts."""
     return services.dhis2_import(by=request.auth, payload=payload, system=options.system,
                                  dry_run=options.dry_run, atomic=options.atomic, channel=CHANNEL)
+
+
+@router.post("/import/adx", response=answers(200, ImportSummaryOut, *WRITE_ERRORS),
+             summary="Import an IHE ADX document (XML)",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/xml": {"schema": {"type": "string"}, "example": ADX_EXAMPLE}}}})
+def values_import_adx(request: HttpRequest, options: Query[ImportIn]):
+    """The request body is the ADX XML (``urn:ihe:qrph:adx:2015``). The same checks and summary as the DHIS2
+    import: ``dry_run`` writes nothing; ``atomic`` writes nothing when any value conflicts; a document that is
+    not ADX is refused with 422 (field ``file``)."""
+    return services.adx_import(by=request.auth, data=request.body, system=options.system, dry_run=options.dry_run,
+                               atomic=options.atomic, channel=CHANNEL)
+
+
+class CodeMappingIn(Schema):
+    system: str = Field(..., max_length=50, examples=["dhis2-national"])
+    kind: Literal["element", "coc", "unit", "data_set"]
+    renkou_code: str = Field("", max_length=50, description="empty for kind coc: the total")
+    external_id: str = Field(..., max_length=100)
+
+
+class CodeMappingOut(Schema):
+    id: int
+    system: str
+    kind: str
+    renkou_code: str
+    external_id: str
+
+
+class MappingsIn(Schema):
+    system: str = Field("", max_length=50, description="one system (default: all)")
+
+
+@router.get("/mappings", response=answers(200, list[CodeMappingOut], *READ_ERRORS), summary="Code mappings")
+def mappings_list(request: HttpRequest, filters: Query[MappingsIn]):
+    """renkou code ↔ external id per system and kind, applied on export and import."""
+    return list(selectors.mappings(filters.system.strip()))
+
+
+@router.post("/mappings", response=answers(201, CodeMappingOut, *WRITE_ERRORS), summary="Add a code mapping")
+def mapping_create(request: HttpRequest, payload: CodeMappingIn):
+    """County administrator and statistician; the renkou code must exist (an option combo code is only checked
+    for its form) and both sides be unique within the system and kind (422 naming the field)."""
+    return Status(201, services.mapping_save(by=request.auth, data=payload.dict(), channel=CHANNEL))
+
+
+@router.put("/mappings/{mapping_id}", response=answers(200, CodeMappingOut, *WRITE_ERRORS),
+            summary="Change a code mapping")
+def mapping_update(request: HttpRequest, payload: CodeMappingIn, mapping_id: int = Path(...)):
+    return services.mapping_save(by=request.auth, data=payload.dict(), mapping_id=mapping_id, channel=CHANNEL)
+
+
+@router.delete("/mappings/{mapping_id}", response=answers(204, None, *WRITE_ERRORS), summary="Delete a code mapping")
+def mapping_remove(request: HttpRequest, mapping_id: int = Path(...)):
+    services.mapping_delete(by=request.auth, mapping_id=mapping_id, channel=CHANNEL)
+    return Status(204, None)
 
 
 @router.get("/{code}/values", response=answers(200, FormOut, *READ_ERRORS), summary="The values of a form")

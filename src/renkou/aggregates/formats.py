@@ -215,3 +215,74 @@ def dhis2_parse(payload: Mapping, *, mapper: Mapper | None = None) -> tuple[str,
         out.append(IncomingValue(i, mapper.to_renkou("element", element), coc_code, mapper.to_renkou("unit", unit),
                                  period, "" if value is None else _value_text(value), problem))
     return data_set, str(payload.get("completeDate", "") or ""), out
+
+
+ADX_MAX_BYTES = 20 * 1024 * 1024
+
+
+def is_xml(content: bytes) -> bool:
+    """An ADX document (XML) rather than a DHIS2 dataValueSet (JSON): the first character is ``<``."""
+    return content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+
+
+def adx_parse_incoming(data: bytes | str, *, mapper: Mapper | None = None) -> tuple[str, str, list[IncomingValue]]:
+    """(data set code or "", complete date or "", values) of an ADX document for the import: like
+    :func:`dhis2_parse`, each dataValue becomes an IncomingValue (renkou codes through the mappings) and a
+    malformed one (no dataElement, a period that is not ADX's, a value that is not a number) carries its
+    ``problem`` instead of stopping the import. Raises ValueError when the document itself is not ADX (not XML,
+    another root, groups of different data sets or complete dates)."""
+    mapper = mapper or Mapper()
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if len(data) > ADX_MAX_BYTES:
+        raise ValueError(f"The document is larger than {ADX_MAX_BYTES // (1024 * 1024)} MB.")
+    try:
+        # expat (>= 2.4.1 in CPython 3.11) resolves no external entities and limits entity expansion
+        root = ET.fromstring(data)  # noqa: S314
+    except ET.ParseError as exc:
+        raise ValueError(f"The document is not well-formed XML: {exc}") from None
+    if root.tag != f"{{{ADX_NS}}}adx":
+        raise ValueError(f"The root element is {root.tag}, not adx in {ADX_NS}.")
+    groups = root.findall(f"{{{ADX_NS}}}group")
+    data_sets = {g.get("dataSet", "") for g in groups}
+    if len(data_sets) > 1:
+        raise ValueError("The groups name different data sets; import one data set per document.")
+    completes = {g.get("completeDate", "") for g in groups}
+    if len(completes) > 1:
+        raise ValueError("The groups give different complete dates.")
+    data_set = next(iter(data_sets), "")
+    out: list[IncomingValue] = []
+    index = 0
+    for group in groups:
+        period_text = group.get("period", "")
+        problem_of_group = ""
+        try:
+            period = period_from_adx(period_text).code
+        except PeriodError as exc:
+            period, problem_of_group = period_text, str(exc)
+        unit_id = group.get("orgUnit", "")
+        if not unit_id:
+            problem_of_group = problem_of_group or "orgUnit is missing"
+        unit = mapper.to_renkou("unit", unit_id) if unit_id else ""
+        for dv in group.findall(f"{{{ADX_NS}}}dataValue"):
+            problem = problem_of_group
+            element_id = dv.get("dataElement", "")
+            if not element_id:
+                problem = problem or "dataElement is missing"
+            coc = dv.get("categoryOptionCombo", "")
+            note = dv.find(f"{{{ADX_NS}}}annotation")
+            raw = dv.get("value")
+            if note is not None:
+                value = note.text or ""
+            elif raw is None:
+                value, problem = "", problem or "value is missing"
+            else:
+                value = raw.strip()
+                try:
+                    float(value)
+                except ValueError:
+                    problem = problem or f"value “{raw}” is not a number (ADX carries text in an annotation)"
+            out.append(IncomingValue(index, mapper.to_renkou("element", element_id) if element_id else "",
+                                     mapper.to_renkou("coc", coc) if coc else "", unit, period, value, problem))
+            index += 1
+    return mapper.to_renkou("data_set", data_set) if data_set else "", next(iter(completes), ""), out

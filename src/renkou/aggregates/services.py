@@ -9,16 +9,26 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.db import transaction
+from django.db.models import CharField, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from renkou.accounts.models import AuditAction
+from renkou.accounts.models import AuditAction, Role
 from renkou.accounts.scope import scope_for
 from renkou.accounts.services import audit_record
 from renkou.aggregates import selectors
 from renkou.aggregates.formats import dhis2_parse
-from renkou.aggregates.models import CompleteRegistration, DataElement, DataSet, DataValue, ValueType
-from renkou.core.errors import PermissionDenied, Problems, RuleViolation
+from renkou.aggregates.models import (
+    CodeMapping,
+    CompleteRegistration,
+    DataElement,
+    DataSet,
+    DataValue,
+    MappingKind,
+    ValueType,
+)
+from renkou.core.errors import NotFound, PermissionDenied, Problems, RuleViolation
 from renkou.orgunits.models import OrgUnit
 from renkou.orgunits.periods import Period, PeriodError
 
@@ -191,6 +201,30 @@ def dhis2_import(*, by, payload: Mapping, system: str = "", dry_run: bool = Fals
         ds_code, complete_date, entries = dhis2_parse(payload, mapper=mapper)
     except ValueError as exc:
         raise RuleViolation("dataValues", str(exc), code="payload") from None
+    return _import_entries(by=by, ds_code=ds_code, complete_date=complete_date, entries=entries, system=system,
+                           dry_run=dry_run, atomic=atomic, channel=channel, source="dhis2-import")
+
+
+def adx_import(*, by, data: bytes | str, system: str = "", dry_run: bool = False, atomic: bool = False,
+               channel: str = "api") -> dict:
+    """Import an IHE ADX document: the same checks, counts and summary as :func:`dhis2_import` (conflicts are
+    numbered by the dataValue's position in the document, from 0). A ``dataSet`` on the groups checks the entries
+    against it; a ``completeDate`` on the groups marks the forms written complete."""
+    from renkou.aggregates.formats import adx_parse_incoming
+
+    if not selectors.may_enter(by):
+        raise PermissionDenied
+    mapper = selectors.mapper_for(system)
+    try:
+        ds_code, complete_date, entries = adx_parse_incoming(data, mapper=mapper)
+    except ValueError as exc:
+        raise RuleViolation("file", str(exc), code="payload") from None
+    return _import_entries(by=by, ds_code=ds_code, complete_date=complete_date, entries=entries, system=system,
+                           dry_run=dry_run, atomic=atomic, channel=channel, source="adx-import")
+
+
+def _import_entries(*, by, ds_code: str, complete_date: str, entries, system: str, dry_run: bool, atomic: bool,
+                    channel: str, source: str) -> dict:
     conflicts: list[dict] = []
 
     def conflict(entry, message: str) -> None:
@@ -291,7 +325,7 @@ def dhis2_import(*, by, payload: Mapping, system: str = "", dry_run: bool = Fals
                         data_set=data_set, unit=units[unit_code], period=period_code,
                         defaults={"completed_at": datetime(
                             done_at.year, done_at.month, done_at.day, 12, tzinfo=timezone.get_current_timezone()), "completed_by": by})
-        audit_record(user=by, action=AuditAction.UPDATE, object_type="datavalues", object_id="dhis2-import",
+        audit_record(user=by, action=AuditAction.UPDATE, object_type="datavalues", object_id=source,
                      channel=channel, detail={"system": system, "imported": len(creates), "updated": len(updates),
                                               "ignored": ignored})
     return summary
@@ -334,3 +368,232 @@ def values_export(*, by, unit: OrgUnit, start: Period, end: Period, fmt: str, da
                  channel=channel, detail={"rows": len(rows), "format": fmt, "system": system, "start": start.code,
                                           "end": end.code})
     return out
+
+
+# ---------------------------------------------------------------- code mappings
+
+MAPPING_ROLES = frozenset({Role.COUNTY_ADMIN, Role.STATISTICIAN})
+MAPPING_FIELDS = ("system", "kind", "renkou_code", "external_id")
+MAPPING_HEADERS = ["system", "kind", "renkou_code", "external_id"]
+_SYSTEM_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,50}$")
+_COC_RE = re.compile(r"^[A-Za-z0-9_.]{0,50}$")
+
+
+def require_mapping_admin(by) -> None:
+    """Code mappings are the county's reference data: the county administrator and statistician keep them."""
+    if not (by.is_authenticated and by.is_active and by.role in MAPPING_ROLES and by.unit_id is not None
+            and by.unit.level == 1):
+        raise PermissionDenied(_("Only the county administrator or statistician may change code mappings."))
+
+
+def _mapping_problems(data: Mapping, *, prefix: str = "", known: dict[str, set[str]]) -> list[RuleViolation]:
+    """Violations of one mapping (fields named ``prefix + field``); ``known`` holds the renkou codes by kind."""
+    out = []
+    system = str(data.get("system") or "").strip()
+    kind = str(data.get("kind") or "").strip()
+    code = str(data.get("renkou_code") or "").strip()
+    external = str(data.get("external_id") or "").strip()
+    if not _SYSTEM_RE.match(system):
+        out.append(RuleViolation(prefix + "system", _("The system is 1–50 Latin letters, digits, “-”, “_” or “.”.")))
+    if kind not in MappingKind.values:
+        out.append(RuleViolation(prefix + "kind", _("Unknown kind “%(kind)s”: element, coc, unit or data_set.")
+                                 % {"kind": kind}))
+    elif kind == MappingKind.COC:
+        if not _COC_RE.match(code):
+            out.append(RuleViolation(prefix + "renkou_code", _("An option combo code is Latin letters, digits, "
+                                                               "“_” and “.” (empty: the total).")))
+    elif code not in known[kind]:
+        out.append(RuleViolation(prefix + "renkou_code", _("No %(kind)s has the code “%(code)s”.")
+                                 % {"kind": MappingKind(kind).label, "code": code}))
+    if not external or len(external) > 100:
+        out.append(RuleViolation(prefix + "external_id", _("The external id is 1–100 characters.")))
+    return out
+
+
+def _known_codes(data: list[Mapping]) -> dict[str, set[str]]:
+    """The renkou codes the mappings name that exist, by kind (a few queries for any number of rows)."""
+    from renkou.stats import selectors as stats_selectors
+
+    wanted: dict[str, set[str]] = {k: set() for k in MappingKind.values}
+    for d in data:
+        k = str(d.get("kind") or "").strip()
+        if k in wanted:
+            wanted[k].add(str(d.get("renkou_code") or "").strip())
+    elements = set(DataElement.objects.filter(code__in=wanted["element"]).values_list("code", flat=True))
+    elements |= stats_selectors.register_codes(wanted["element"] - elements)
+    return {
+        MappingKind.ELEMENT: elements,
+        MappingKind.UNIT: set(OrgUnit.objects.filter(code__in=wanted["unit"]).values_list("code", flat=True)),
+        MappingKind.DATA_SET: set(DataSet.objects.filter(code__in=wanted["data_set"]).values_list("code",
+                                                                                                  flat=True)),
+        MappingKind.COC: wanted["coc"],
+    }
+
+
+def _clean_mapping(data: Mapping) -> dict:
+    return {k: str(data.get(k) or "").strip() for k in MAPPING_FIELDS}
+
+
+def _duplicates(clean: dict, *, exclude_pk: int | None, prefix: str = "") -> list[RuleViolation]:
+    qs = CodeMapping.objects.filter(system=clean["system"], kind=clean["kind"])
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    out = []
+    if qs.filter(renkou_code=clean["renkou_code"]).exists():
+        out.append(RuleViolation(prefix + "renkou_code", _("This system maps “%(code)s” already.")
+                                 % {"code": clean["renkou_code"]}))
+    if qs.filter(external_id=clean["external_id"]).exists():
+        out.append(RuleViolation(prefix + "external_id", _("This system uses the external id “%(id)s” already.")
+                                 % {"id": clean["external_id"]}))
+    return out
+
+
+@transaction.atomic
+def mapping_save(*, by, data: Mapping, mapping_id: int | None = None, channel: str = "web") -> CodeMapping:
+    """Add a code mapping (``mapping_id`` None) or change one; checked first (kind, renkou code exists, both
+    sides unique within the system and kind), errors name the field; audited."""
+    require_mapping_admin(by)
+    mapping = None
+    if mapping_id is not None:
+        mapping = CodeMapping.objects.select_for_update().filter(pk=mapping_id).first()
+        if mapping is None:
+            raise NotFound
+    clean = _clean_mapping(data)
+    problems = Problems()
+    for v in _mapping_problems(clean, known=_known_codes([clean])):
+        problems.add(v)
+    if not problems.items:
+        for v in _duplicates(clean, exclude_pk=mapping.pk if mapping else None):
+            problems.add(v)
+    problems.raise_if_any()
+    old = {k: getattr(mapping, k) for k in MAPPING_FIELDS} if mapping else {}
+    mapping = mapping or CodeMapping()
+    for k, v in clean.items():
+        setattr(mapping, k, v)
+    mapping.save()
+    audit_record(user=by, action=AuditAction.UPDATE if old else AuditAction.CREATE, object_type="code_mapping",
+                 object_id=str(mapping.pk), channel=channel, detail={"old": old, "new": clean} if old else clean)
+    return mapping
+
+
+@transaction.atomic
+def mapping_delete(*, by, mapping_id: int, channel: str = "web") -> None:
+    require_mapping_admin(by)
+    mapping = CodeMapping.objects.filter(pk=mapping_id).first()
+    if mapping is None:
+        raise NotFound
+    detail = {k: getattr(mapping, k) for k in MAPPING_FIELDS}
+    mapping.delete()
+    audit_record(user=by, action="delete", object_type="code_mapping", object_id=str(mapping_id),
+                 channel=channel, detail=detail)
+
+
+def mappings_xlsx(system: str = "") -> bytes:
+    """The mappings (of one system, or all) as an XLSX sheet with the columns MAPPING_HEADERS."""
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "code mappings"
+    ws.append(MAPPING_HEADERS)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in selectors.mappings(system).values_list(*MAPPING_FIELDS):
+        ws.append(list(row))
+    for col, width in zip("ABCD", (20, 10, 24, 30), strict=True):
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A2"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+@dataclass
+class MappingImport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    dry_run: bool = False
+
+
+def mappings_import_xlsx(*, by, content: bytes, dry_run: bool = False, channel: str = "web") -> MappingImport:
+    """Add or change mappings from an XLSX sheet (first row: MAPPING_HEADERS, in any order); a row is matched
+    by system, kind and renkou code. Every row is checked first; when one is wrong nothing is written and each
+    error names the row (``row 3: external_id``). Audited as one entry."""
+    import io
+
+    from openpyxl import load_workbook
+
+    require_mapping_admin(by)
+    try:
+        ws = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
+        rows = list(ws.iter_rows(values_only=True))
+    except Exception as exc:  # openpyxl raises many kinds for a file that is not XLSX
+        raise RuleViolation("file", _("The file is not an XLSX workbook: %(error)s") % {"error": exc}) from None
+    if not rows:
+        raise RuleViolation("file", _("The sheet is empty."))
+    header = [str(c or "").strip() for c in rows[0]]
+    missing = [h for h in MAPPING_HEADERS if h not in header]
+    if missing:
+        raise RuleViolation("file", _("The first row lacks the column(s) %(cols)s.") % {"cols": ", ".join(missing)})
+    index = {h: header.index(h) for h in MAPPING_HEADERS}
+    data = []
+    for n, row in enumerate(rows[1:], start=2):
+        if all(c in (None, "") for c in row):
+            continue
+        data.append((n, _clean_mapping({h: row[i] if i < len(row) else "" for h, i in index.items()})))
+    known = _known_codes([d for _n, d in data])
+    problems = Problems()
+    seen: dict[tuple, int] = {}
+    seen_ext: dict[tuple, int] = {}
+    for n, d in data:
+        prefix = _("row %(n)s: ") % {"n": n}
+        for v in _mapping_problems(d, prefix=prefix, known=known):
+            problems.add(v)
+        key, ext = (d["system"], d["kind"], d["renkou_code"]), (d["system"], d["kind"], d["external_id"])
+        if key in seen:
+            problems.add(RuleViolation(prefix + "renkou_code", _("Row %(m)s maps the same code.") % {"m": seen[key]}))
+        if ext in seen_ext:
+            problems.add(RuleViolation(prefix + "external_id",
+                                       _("Row %(m)s uses the same external id.") % {"m": seen_ext[ext]}))
+        seen.setdefault(key, n)
+        seen_ext.setdefault(ext, n)
+    problems.raise_if_any()
+    existing = {(m.system, m.kind, m.renkou_code): m for m in CodeMapping.objects.filter(
+        system__in={d["system"] for _n, d in data})}
+    by_ext = {(m.system, m.kind, m.external_id): m for m in existing.values()}
+    result = MappingImport(dry_run=dry_run)
+    creates, updates = [], []
+    for n, d in data:
+        key = (d["system"], d["kind"], d["renkou_code"])
+        old = existing.get(key)
+        other = by_ext.get((d["system"], d["kind"], d["external_id"]))
+        if other is not None and other is not old and (other.system, other.kind, other.renkou_code) not in seen:
+            problems.add(RuleViolation(_("row %(n)s: ") % {"n": n} + "external_id",
+                                       _("The external id “%(id)s” is mapped to “%(code)s” already.")
+                                       % {"id": d["external_id"], "code": other.renkou_code}))
+            continue
+        if old is None:
+            creates.append(CodeMapping(**d))
+        elif old.external_id != d["external_id"]:
+            old.external_id = d["external_id"]
+            updates.append(old)
+        else:
+            result.unchanged += 1
+    problems.raise_if_any()
+    result.created, result.updated = len(creates), len(updates)
+    if dry_run:
+        return result
+    with transaction.atomic():
+        if updates:  # free the external ids first: two rows may swap theirs
+            CodeMapping.objects.filter(pk__in=[m.pk for m in updates]).update(external_id=Concat(
+                Value("~tmp-"), Cast("pk", output_field=CharField())))
+            CodeMapping.objects.bulk_update(updates, ["external_id"])
+        CodeMapping.objects.bulk_create(creates)
+        audit_record(user=by, action=AuditAction.UPDATE, object_type="code_mapping", object_id="xlsx-import",
+                     channel=channel, detail={"created": result.created, "updated": result.updated,
+                                              "unchanged": result.unchanged})
+    return result

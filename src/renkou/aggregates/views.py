@@ -8,17 +8,22 @@ import io
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from renkou.accounts.scope import scope_for
-from renkou.aggregates import outliers, selectors, services, validation
+from renkou.aggregates import formats, outliers, selectors, services, validation
+from renkou.aggregates.forms import CodeMappingForm, MappingImportForm
 from renkou.aggregates.models import DataElement
-from renkou.core.errors import NotFound, RuleViolation, violations_of
+from renkou.core.errors import NotFound, PermissionDenied, RuleViolation, violations_of
+from renkou.core.forms import add_violations
 from renkou.core.views import page
 from renkou.orgunits.models import OrgUnit
 from renkou.orgunits.periods import Period, PeriodError, PeriodType
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _default_period(data_set) -> str:
@@ -121,20 +126,27 @@ def reporting(request):
     unit = _unit_from(request)
     this_year = str(timezone.localdate().year)
     start, end, error = _range_from(request, this_year)
-    rows = selectors.reporting(data_set, unit, start, end)
+    series = selectors.reporting_by_period(data_set, unit, start, end)
+    rows = [s.total for s in series]
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
-        return _reporting_file(fmt, data_set, unit, start, end, rows)
+        return _reporting_file(fmt, data_set, unit, start, end, rows, series)
     return render(request, "aggregates/reporting.html", {
         "section": "datasets", "sets": sets, "data_set": data_set, "unit": unit, "units": _scope_units(request.user),
-        "start": start, "end": end, "rows": rows, "error": error,
+        "start": start, "end": end, "rows": rows, "series": series,
+        "period_columns": [p.period for p in series[0].periods] if series else [], "error": error,
         "query": urlencode({"data_set": data_set.code, "unit": unit.code, "start": start.code, "end": end.code})})
 
 
 REPORTING_HEADERS = ["单位代码", "单位", "应报数", "实报数", "及时报数", "报告率(%)", "及时率(%)"]
 
 
-def _reporting_file(fmt, data_set, unit, start, end, rows) -> HttpResponse:
+REPORTING_PERIOD_HEADERS = ["单位代码", "单位", "时期", "应报数", "实报数", "及时报数", "报告率(%)", "及时率(%)"]
+
+
+def _reporting_file(fmt, data_set, unit, start, end, rows, series=()) -> HttpResponse:
+    """The totals (CSV; XLSX first sheet) and, in the XLSX, a second sheet 按时期 with one line per unit and
+    period."""
     table = [[r.unit.code, r.unit.name, r.expected, r.actual, r.on_time, r.rate, r.on_time_rate] for r in rows]
     name = f"reporting-{data_set.code}-{unit.code}-{start.code}-{end.code}"
     if fmt == "csv":
@@ -164,6 +176,20 @@ def _reporting_file(fmt, data_set, unit, start, end, rows) -> HttpResponse:
                 cell.number_format = "0.0"
         ws.column_dimensions["A"].width = 16
         ws.column_dimensions["B"].width = 16
+        by_period = wb.create_sheet("按时期")
+        by_period.append(REPORTING_PERIOD_HEADERS)
+        for cell in by_period[1]:
+            cell.font = Font(bold=True)
+        for s in series:
+            for c in s.periods:
+                by_period.append([s.unit.code, s.unit.name, c.period.code, c.expected, c.actual, c.on_time, c.rate,
+                                  c.on_time_rate])
+        for row in by_period.iter_rows(min_row=2, min_col=7, max_col=8):
+            for cell in row:
+                cell.number_format = "0.0"
+        by_period.column_dimensions["A"].width = 16
+        by_period.column_dimensions["B"].width = 16
+        by_period.freeze_panes = "A2"
         buf = io.BytesIO()
         wb.save(buf)
         response = HttpResponse(buf.getvalue(),
@@ -212,7 +238,8 @@ def outlier_page(request):
 
 @page
 def exchange(request):
-    """Export values (DHIS2 JSON or ADX XML) and import a DHIS2 dataValueSet, with a dry run."""
+    """Export values (DHIS2 JSON or ADX XML) and import a DHIS2 dataValueSet or an ADX document, with a dry
+    run."""
     import json
 
     from renkou.aggregates.models import CodeMapping
@@ -235,18 +262,26 @@ def exchange(request):
         ctx["export_error"] = error
     if request.method == "POST":
         upload = request.FILES.get("file")
-        try:
-            payload = json.loads(upload.read().decode("utf-8-sig")) if upload else None
-        except (ValueError, UnicodeDecodeError) as exc:
-            payload, ctx["import_error"] = None, _("The file is not JSON: %(error)s") % {"error": exc}
+        content = upload.read() if upload else b""
+        options = {"by": request.user, "system": request.POST.get("system", ""),
+                   "dry_run": bool(request.POST.get("dry_run")), "atomic": bool(request.POST.get("atomic")),
+                   "channel": "web"}
+        payload = None
         if upload is None:
-            ctx["import_error"] = _("Choose a DHIS2 dataValueSet file (JSON).")
+            ctx["import_error"] = _("Choose a DHIS2 dataValueSet (JSON) or an ADX (XML) file.")
+        elif formats.is_xml(content):
+            try:
+                ctx["summary"] = services.adx_import(data=content, **options)
+            except RuleViolation as exc:
+                ctx["import_error"] = "; ".join(str(v.message) for v in violations_of(exc))
+        else:
+            try:
+                payload = json.loads(content.decode("utf-8-sig"))
+            except (ValueError, UnicodeDecodeError) as exc:
+                ctx["import_error"] = _("The file is not JSON: %(error)s") % {"error": exc}
         if payload is not None:
             try:
-                ctx["summary"] = services.dhis2_import(
-                    by=request.user, payload=payload, system=request.POST.get("system", ""),
-                    dry_run=bool(request.POST.get("dry_run")), atomic=bool(request.POST.get("atomic")),
-                    channel="web")
+                ctx["summary"] = services.dhis2_import(payload=payload, **options)
             except RuleViolation as exc:
                 ctx["import_error"] = "; ".join(str(v.message) for v in violations_of(exc))
     ctx.setdefault("start", Period.parse(str(timezone.localdate().year)))
@@ -254,3 +289,85 @@ def exchange(request):
     ctx["unit"] = scope_for(request.user).unit
     status = 422 if ctx["import_error"] else 200
     return render(request, "aggregates/exchange.html", ctx, status=status)
+
+
+# ---------------------------------------------------------------- code mappings
+
+
+def _may_edit_mappings(user) -> bool:
+    try:
+        services.require_mapping_admin(user)
+    except PermissionDenied:
+        return False
+    return True
+
+
+@page
+def mappings(request):
+    """The code mappings per system: list, XLSX download and upload (county administrator and statistician)."""
+    system = (request.GET.get("system") or "").strip()
+    if request.GET.get("format") == "xlsx":
+        response = HttpResponse(services.mappings_xlsx(system), content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="code-mappings{"-" + system if system else ""}.xlsx"'
+        return response
+    can_edit = _may_edit_mappings(request.user)
+    import_form = MappingImportForm(request.POST or None, request.FILES or None)
+    result, status = None, 200
+    if request.method == "POST":
+        services.require_mapping_admin(request.user)
+        if import_form.is_valid():
+            try:
+                result = services.mappings_import_xlsx(by=request.user, content=import_form.cleaned_data["file"].read(),
+                                                       dry_run=import_form.cleaned_data["dry_run"])
+            except RuleViolation as exc:
+                for v in violations_of(exc):
+                    import_form.add_error(None, str(v.message) if v.field == "file" else f"{v.field}: {v.message}")
+        if import_form.errors:
+            status = 422
+        elif result and not result.dry_run:
+            messages.success(request, _("%(c)s mappings added, %(u)s changed, %(n)s unchanged.")
+                             % {"c": result.created, "u": result.updated, "n": result.unchanged})
+            return redirect("datasets_mappings")
+    return render(request, "aggregates/mappings.html", {
+        "section": "datasets", "mappings": list(selectors.mappings(system)), "systems": selectors.mapping_systems(),
+        "system": system, "can_edit": can_edit, "import_form": import_form, "result": result}, status=status)
+
+
+def _mapping_form_page(request, mapping=None):
+    services.require_mapping_admin(request.user)
+    initial = {k: getattr(mapping, k) for k in services.MAPPING_FIELDS} if mapping else {
+        "system": request.GET.get("system", "")}
+    form = CodeMappingForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.mapping_save(by=request.user, data=form.cleaned_data,
+                                          mapping_id=mapping.pk if mapping else None)
+        except RuleViolation as exc:
+            add_violations(form, exc)
+        else:
+            messages.success(request, _("The mapping %(code)s → %(id)s was saved.")
+                             % {"code": saved.renkou_code or "—", "id": saved.external_id})
+            return redirect(f"{reverse('datasets_mappings')}?{urlencode({'system': saved.system})}")
+    return render(request, "aggregates/mapping_form.html", {"section": "datasets", "form": form, "mapping": mapping},
+                  status=422 if form.errors else 200)
+
+
+@page
+def mapping_new(request):
+    return _mapping_form_page(request)
+
+
+@page
+def mapping_edit(request, mapping_id: int):
+    return _mapping_form_page(request, selectors.mapping_get(mapping_id))
+
+
+@page
+def mapping_delete(request, mapping_id: int):
+    services.require_mapping_admin(request.user)
+    mapping = selectors.mapping_get(mapping_id)
+    if request.method == "POST":
+        services.mapping_delete(by=request.user, mapping_id=mapping.pk)
+        messages.success(request, _("The mapping was deleted."))
+        return redirect(f"{reverse('datasets_mappings')}?{urlencode({'system': mapping.system})}")
+    return render(request, "aggregates/mapping_delete.html", {"section": "datasets", "mapping": mapping})

@@ -18,6 +18,7 @@ from renkou.orgunits.models import OrgUnit
 from renkou.orgunits.periods import Period, PeriodError
 from renkou.registry.schemas import answers
 from renkou.stats import selectors, services
+from renkou.stats.contributed import contributed_elements
 from renkou.stats.elements import ELEMENTS
 from renkou.stats.models import Indicator
 from renkou.stats.reports import FORMS, report_build
@@ -39,7 +40,8 @@ class ElementOut(Schema):
     code: str
     name_zh: str
     name_en: str
-    kind: str = Field(description="stock (persons at a date) or flow (events in the period)")
+    kind: str = Field(description="stock (persons at a date) or flow (events in the period); contributed: "
+                                  "counted by another module (the exchange …)")
     at: str | None = Field(description="stocks: start, end or mean of the period")
     category_option_combos: list[OptionComboOut]
 
@@ -69,6 +71,8 @@ class IndicatorIn(Schema):
     decimals: int = Field(1, ge=0, le=6)
     unit_label: str = Field("", max_length=16)
     interval: str = Field("", max_length=12, description="'' or 'binomial' (95% Wilson interval of a ratio)")
+    target: float | None = Field(None, description="the work plan's target (none: no target)")
+    target_is_minimum: bool = Field(True, description="met when the value is at least (true) or at most the target")
 
 
 class IndicatorUpdateIn(Schema):
@@ -81,6 +85,8 @@ class IndicatorUpdateIn(Schema):
     decimals: int | None = Field(None, ge=0, le=6)
     unit_label: str | None = Field(None, max_length=16)
     interval: str | None = Field(None, max_length=12)
+    target: float | None = None
+    target_is_minimum: bool | None = None
 
 
 class IndicatorOut(Schema):
@@ -94,7 +100,28 @@ class IndicatorOut(Schema):
     decimals: int
     unit_label: str
     interval: str
+    target: float | None
+    target_is_minimum: bool
     builtin: bool
+
+
+class IndicatorValueOut(Schema):
+    code: str
+    name_zh: str
+    name_en: str
+    unit_label: str
+    value: float | None = Field(description="none when the denominator is 0")
+    numerator: float | None
+    denominator: float | None
+    target: float | None
+    target_is_minimum: bool
+    target_met: bool | None = Field(description="none when there is no target or no value")
+
+
+class IndicatorValuesIn(Schema):
+    unit: str = Field(..., max_length=15, description="12-digit unit code")
+    period: str = Field(..., max_length=12, description="renkou period code")
+    indicators: str = Field("", max_length=2000, description="comma-separated indicator codes (default: all)")
 
 
 class ReportIn(Schema):
@@ -142,10 +169,14 @@ def _split(text: str) -> list[str]:
 
 @router.get("/elements", response=answers(200, list[ElementOut], *READ_ERRORS), summary="Data elements")
 def elements_list(request):
-    """Every data element derived from the register, with its category option combos (codes are stable)."""
+    """Every data element derived from the register, then those other modules contribute (the exchange's
+    counts), with their category option combos (codes are stable)."""
     return [{"code": e.code, "name_zh": e.name_zh, "name_en": e.name_en, "kind": "stock" if e.stock else "flow",
              "at": e.at, "category_option_combos": [{"code": c, "name_zh": z, "name_en": n} for c, z, n in e.cocs()]}
-            for e in ELEMENTS]
+            for e in ELEMENTS] + [
+        {"code": e.code, "name_zh": e.name_zh, "name_en": e.name_en, "kind": "contributed", "at": None,
+         "category_option_combos": [{"code": c, "name_zh": z, "name_en": n} for c, z, n in e.cocs()]}
+        for e in contributed_elements()]
 
 
 @router.get("/values", response=answers(200, list[ValueOut], *READ_ERRORS), summary="Values of elements")
@@ -159,7 +190,7 @@ def values_get(request, q: Query[ValuesIn]):
     for code in units:
         _unit_in_scope(user, code)
     plist = [_period(p, "periods") for p in periods]
-    known = {e.code for e in ELEMENTS} | set(Indicator.objects.filter(code__in=elements).values_list("code", flat=True))
+    known = selectors.register_codes(elements)
     unknown = [e for e in elements if e not in known]
     if unknown:
         raise RuleViolation("elements", _("Unknown data element or indicator: %(code)s") % {"code": unknown[0]})
@@ -170,6 +201,24 @@ def values_get(request, q: Query[ValuesIn]):
 def indicators_get(request):
     """Every indicator definition: numerator and denominator expressions, factor, decimals."""
     return list(selectors.indicators_list())
+
+
+@router.get("/indicator-values", response=answers(200, list[IndicatorValueOut], *READ_ERRORS),
+            summary="Indicator values for a unit and period, against their targets")
+def indicator_values_get(request, q: Query[IndicatorValuesIn]):
+    """Every indicator (or those named) for one unit and period: value, numerator, denominator, target and
+    whether it is met (the exchange's rates against the work plan's 70 %, 80 %, 90 %)."""
+    unit = _unit_in_scope(_caller(request), q.unit)
+    period = _period(q.period)
+    inds = list(selectors.indicators_list())
+    wanted = _split(q.indicators)
+    if wanted:
+        have = {i.code for i in inds}
+        missing = [c for c in wanted if c not in have]
+        if missing:
+            raise RuleViolation("indicators", _("Unknown indicator: %(code)s") % {"code": missing[0]})
+        inds = [i for i in inds if i.code in set(wanted)]
+    return selectors.indicator_table(unit.code, period, inds)
 
 
 @router.post("/indicators", response=answers(201, IndicatorOut, *WRITE_ERRORS), summary="Add an indicator")
@@ -183,10 +232,12 @@ def indicator_create(request, payload: IndicatorIn):
 
 @router.put("/indicators/{code}", response=answers(200, IndicatorOut, *WRITE_ERRORS), summary="Change an indicator")
 def indicator_update(request, payload: IndicatorUpdateIn, code: str = Path(..., max_length=40)):
-    """Change the fields sent; the definition is checked again before it is saved."""
+    """Change the fields sent; the definition is checked again before it is saved. ``"target": null`` removes
+    the target."""
     if not Indicator.objects.filter(code=code).exists():
         raise NotFound
-    data = payload.dict(exclude_unset=True, exclude_none=True)
+    sent = payload.dict(exclude_unset=True)
+    data = {k: v for k, v in sent.items() if v is not None or k == "target"}  # "target": null clears it
     return services.indicator_save(by=_caller(request), code=code, data=data, create=False, channel=CHANNEL)
 
 

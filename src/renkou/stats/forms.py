@@ -22,6 +22,11 @@ class IndicatorForm(forms.Form):
     decimals = forms.IntegerField(label=_("Decimals"), min_value=0, max_value=6, initial=1)
     unit_label = forms.CharField(label=_("Unit"), max_length=16, required=False)
     interval = forms.ChoiceField(label=_("Confidence interval"), choices=Interval.choices, required=False)
+    target = forms.FloatField(label=_("Target"), required=False,
+                              help_text=_("The work plan's target, e.g. 80 for at least 80 %; empty: none."))
+    target_is_minimum = forms.BooleanField(label=_("The value should be at least the target"), required=False,
+                                           initial=True,
+                                           help_text=_("Untick when the value should stay at or below it."))
 
     def __init__(self, *args, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from renkou.core.errors import Problems, RuleViolation
 from renkou.orgunits.periods import Period, PeriodType
-from renkou.stats import expressions
+from renkou.stats import contributed, expressions
 from renkou.stats.cube import Cube
 from renkou.stats.elements import element_get, value_keys
 
@@ -66,7 +66,7 @@ DEFAULT_INDICATORS: tuple[dict, ...] = (
 
 
 def _known(element: str, coc: str) -> bool:
-    return (element, coc) in value_keys()
+    return (element, coc) in value_keys() or contributed.known(element, coc)
 
 
 @cache
@@ -76,7 +76,8 @@ def _cocs_of(element: str) -> list[str]:
 
 
 def cocs_of(element: str) -> list[str]:
-    return _cocs_of(element)
+    other = contributed.contributed_get(element)
+    return [c for c, _z, _e in other.cocs()] if other is not None else _cocs_of(element)
 
 
 @cache

@@ -28,6 +28,11 @@ class Indicator(models.Model):
     unit_label = models.CharField(_("unit"), max_length=16, blank=True)
     interval = models.CharField(_("confidence interval"), max_length=12, choices=Interval.choices, blank=True,
                                 default=Interval.NONE)
+    target = models.FloatField(_("target"), null=True, blank=True,
+                               help_text=_("The work plan's target for the value (empty: none)."))
+    target_is_minimum = models.BooleanField(_("target is a minimum"), default=True,
+                                            help_text=_("Met when the value is at least the target; "
+                                                        "otherwise when it is at most the target."))
     builtin = models.BooleanField(default=False, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -40,6 +45,12 @@ class Indicator(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name_zh}"
+
+    def target_met(self, value: float | None) -> bool | None:
+        """Whether ``value`` meets the target (None when there is no target or no value)."""
+        if self.target is None or value is None:
+            return None
+        return value >= self.target if self.target_is_minimum else value <= self.target
 
 
 class PublishedPeriod(models.Model):

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 
 from renkou.orgunits.models import OrgUnit
 from renkou.orgunits.periods import Period
-from renkou.stats import engine
+from renkou.stats import contributed, engine
 from renkou.stats.cube import Cube
 from renkou.stats.elements import element_get
 from renkou.stats.indicators import Computed, Definition, compute
@@ -76,11 +76,13 @@ def frozen_cube(published: Sequence[PublishedPeriod], units: Sequence[str] | Non
 def cube_for(periods: Iterable[Period | str], units: Sequence[str] | None = None, *,
              use_frozen: bool = True) -> Cube:
     """Values of these periods (frozen ones for published periods), for ``units`` (default all)."""
-    codes = [_period(p).code for p in periods]
+    plist = [_period(p) for p in periods]
+    codes = [p.code for p in plist]
     published = published_periods(codes) if use_frozen else {}
     live = computed_cube([c for c in codes if c not in published])
     if units is not None:
         live = live.select(units=units)
+    live = contributed.merge(live, contributed.cube([p for p in plist if p.code not in published], units))
     return Cube.concat(live, frozen_cube(list(published.values()), units))
 
 
@@ -97,16 +99,41 @@ def indicator_values(cube: Cube, indicators: Iterable[Indicator] | None = None) 
     return {d.code: compute(d, cube) for d in defs}
 
 
+def indicator_table(unit_code: str, period: Period | str,
+                    indicators: Iterable[Indicator] | None = None) -> list[dict]:
+    """Every indicator's value for one unit and period, with its numerator, denominator and target (met or
+    not; None when there is no target or no value)."""
+    p = _period(period)
+    inds = list(indicators if indicators is not None else indicators_list())
+    cube = cube_for([p], [unit_code]).aligned([(unit_code, p.code)])
+    out = []
+    for ind in inds:
+        c = compute(Definition.of(ind), cube)
+        value = _number(c.value[0])
+        out.append({"indicator": ind, "code": ind.code, "name_zh": ind.name_zh, "name_en": ind.name_en,
+                    "unit_label": ind.unit_label, "decimals": ind.decimals, "value": value,
+                    "numerator": _number(c.numerator[0]), "denominator": _number(c.denominator[0]),
+                    "target": ind.target, "target_is_minimum": ind.target_is_minimum,
+                    "target_met": ind.target_met(value)})
+    return out
+
+
 def _number(v: float) -> float | int | None:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return None
     return int(v) if float(v).is_integer() else float(v)
 
 
+def any_element_get(code: str):
+    """A data element by code: one of the register's (elements.py) or one another module contributed."""
+    return element_get(code) or contributed.contributed_get(code)
+
+
 def register_codes(codes: Iterable[str]) -> set[str]:
-    """Which of ``codes`` this module computes from the register: its data elements and its indicators."""
+    """Which of ``codes`` this module computes: its data elements (the register's and those other modules
+    contribute, see contributed.py) and its indicators."""
     codes = set(codes)
-    known = {c for c in codes if element_get(c) is not None}
+    known = {c for c in codes if any_element_get(c) is not None}
     return known | set(Indicator.objects.filter(code__in=codes - known).values_list("code", flat=True))
 
 
@@ -123,13 +150,13 @@ def values(element_codes: Iterable[str], unit_codes: Iterable[str], periods: Ite
     units = list(dict.fromkeys(unit_codes))
     plist = [_period(p) for p in dict.fromkeys(periods)]
     indicators = {i.code: i for i in Indicator.objects.filter(code__in=codes)}
-    unknown = [c for c in codes if element_get(c) is None and c not in indicators]
+    unknown = [c for c in codes if any_element_get(c) is None and c not in indicators]
     if unknown:
         raise ValueError(f"unknown data element or indicator: {unknown[0]}")
     cube = cube_for(plist, units)
     out: list[dict] = []
     for code in codes:
-        el = element_get(code)
+        el = any_element_get(code)
         if el is not None:
             for coc in ["", *(c for c, _z, _e in el.cocs())]:
                 key = (code, coc)
@@ -164,11 +191,12 @@ def period_changes(period: Period | str, unit_codes: Sequence[str] | None = None
     live = computed_cube([p])
     if unit_codes is not None:
         live = live.select(units=unit_codes)
+    live = contributed.merge(live, contributed.cube([p], unit_codes))
     out = []
     keys = list(dict.fromkeys([*frozen.keys, *live.keys]))
     rows = list(dict.fromkeys([*frozen.rows, *live.rows]))
     for (element, coc) in keys:
-        if element_get(element) is None:
+        if any_element_get(element) is None:
             continue
         for unit, code in rows:
             a, b = frozen.value((element, coc), unit, code), live.value((element, coc), unit, code)

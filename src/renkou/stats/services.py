@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,7 +17,7 @@ from renkou.stats.models import FrozenValue, Indicator, Interval, PublishedPerio
 
 STATS_ROLES = frozenset({Role.COUNTY_ADMIN, Role.STATISTICIAN})
 FIELDS = ("name_zh", "name_en", "description", "numerator", "denominator", "factor", "decimals", "unit_label",
-          "interval")
+          "interval", "target", "target_is_minimum")
 
 
 def require_statistician(by: User) -> None:
@@ -56,6 +58,10 @@ def indicator_save(*, by: User, code: str, data: dict, create: bool, channel: st
     merged["denominator"] = merged.get("denominator") or "1"
     if merged.get("interval", "") not in Interval.values:
         problems.add(RuleViolation("interval", _("Unknown kind of interval.")))
+    target = merged.get("target")
+    if target is not None and not math.isfinite(target):
+        problems.add(RuleViolation("target", _("The target must be a number.")))
+    merged["target_is_minimum"] = bool(merged.get("target_is_minimum", True))
     try:
         check_definition(numerator=merged.get("numerator") or "", denominator=merged["denominator"],
                          factor=merged.get("factor", 1), decimals=merged.get("decimals", 1))
@@ -96,6 +102,7 @@ def _parse_period(text: str) -> Period:
 @transaction.atomic
 def period_publish(*, by: User, period: str, channel: str = "web") -> PublishedPeriod:
     """Freeze every value of ``period`` for every unit: later changes to the register no longer alter it."""
+    from renkou.stats import contributed
     from renkou.stats.selectors import computed_cube
     from renkou.stats.snapshot import snapshot_meta
 
@@ -105,7 +112,7 @@ def period_publish(*, by: User, period: str, channel: str = "web") -> PublishedP
         raise RuleViolation("period", _("Only a period that has ended can be published."))
     if PublishedPeriod.objects.filter(period=p.code).exists():
         raise RuleViolation("period", _("This period is published already."))
-    cube = computed_cube([p])
+    cube = contributed.merge(computed_cube([p]), contributed.cube([p]))
     meta = snapshot_meta() or {}
     published = PublishedPeriod.objects.create(period=p.code, published_at=timezone.now(), published_by=by,
                                                snapshot_built_at=meta.get("built_at", ""))

@@ -116,8 +116,12 @@ def report_download(request, form: str, fmt: str):
 
 @page
 def indicator_list(request):
+    """The definitions, with each one's value for the chosen unit and period against its target."""
+    unit = _unit(request)
+    period = _period(request)
+    rows = selectors.indicator_table(unit.code, period)
     return render(request, "stats/indicators.html", {
-        "section": "stats", "indicators": selectors.indicators_list(),
+        "section": "stats", "rows": rows, "unit": unit, "period": period, "units": _unit_choices(request),
         "can_edit": _can_edit(request.user)})
 
 

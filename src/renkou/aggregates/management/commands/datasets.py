@@ -2,7 +2,7 @@
 
     renkou datasets export --format dhis2|adx --unit CODE --start P [--end P] [--data-set DS] [--system S]
                            --user NAME [-o FILE]
-    renkou datasets import FILE --user NAME [--system S] [--dry-run] [--atomic]
+    renkou datasets import FILE.json|FILE.xml --user NAME [--system S] [--dry-run] [--atomic]
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class Command(BaseCommand):
                             help="comma-separated element or indicator codes, the register's included (e.g. LIVE_BIRTHS)")
         export.add_argument("--user", required=True, help="the user the export is made and recorded as")
         export.add_argument("-o", "--output", help="file to write (default: standard output)")
-        imp = sub.add_parser("import", help="read a DHIS2 dataValueSet (JSON)")
+        imp = sub.add_parser("import", help="read a DHIS2 dataValueSet (JSON) or an ADX document (XML)")
         imp.add_argument("file")
         imp.add_argument("--user", required=True)
         imp.add_argument("--system", default="")
@@ -84,12 +84,20 @@ class Command(BaseCommand):
             sys.stdout.buffer.write(data)
 
     def _import(self, user, opts) -> None:
+        from renkou.aggregates.formats import is_xml
+
         try:
-            payload = json.loads(Path(opts["file"]).read_text(encoding="utf-8-sig"))
+            content = Path(opts["file"]).read_bytes()
+            adx = is_xml(content)
+            payload = None if adx else json.loads(content.decode("utf-8-sig"))
         except (OSError, ValueError) as exc:
             raise CommandError(f"{opts['file']}: {exc}") from exc
-        summary = services.dhis2_import(by=user, payload=payload, system=opts["system"], dry_run=opts["dry_run"],
-                                        atomic=opts["atomic"], channel="cli")
+        options = {"by": user, "system": opts["system"], "dry_run": opts["dry_run"], "atomic": opts["atomic"],
+                   "channel": "cli"}
+        if adx:
+            summary = services.adx_import(data=content, **options)
+        else:
+            summary = services.dhis2_import(payload=payload, **options)
         self.stdout.write(json.dumps(summary, ensure_ascii=False, indent=1))
         if summary["status"] == "ERROR":
             raise CommandError("Nothing was imported.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow.csv as pacsv
@@ -16,10 +17,12 @@ from renkou.stats.snapshot import snapshot_build, snapshot_dir
 
 class Command(BaseCommand):
     help = ("'renkou stats snapshot' writes the Parquet snapshot of the register; 'renkou stats --engine duckdb|spark "
-            "--snapshots DIR… --period P' computes every data element for every unit of those snapshots.")
+            "--snapshots DIR… --period P' computes every data element for every unit of those snapshots; "
+            "'renkou stats indicators --unit CODE --period P [--json]' prints every indicator of a unit "
+            "against its target.")
 
     def add_arguments(self, parser):
-        parser.add_argument("action", nargs="?", choices=["snapshot", "compute"], default="compute")
+        parser.add_argument("action", nargs="?", choices=["snapshot", "compute", "indicators"], default="compute")
         parser.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
         parser.add_argument("--snapshots", nargs="+", default=None,
                             help="snapshot folders (default: this county's, in the data folder)")
@@ -28,6 +31,8 @@ class Command(BaseCommand):
                                  "default: last calendar year")
         parser.add_argument("-o", "--output", default=None, help="write the values to a .parquet or .csv file")
         parser.add_argument("--out-dir", default=None, help="snapshot: where to write it (default: data folder)")
+        parser.add_argument("--unit", default=None, help="indicators: 12-digit unit code (default: the county)")
+        parser.add_argument("--json", action="store_true", help="indicators: print JSON")
 
     def handle(self, *args, **opts):
         if opts["action"] == "snapshot":
@@ -42,6 +47,9 @@ class Command(BaseCommand):
             periods = [Period.parse(p) for p in (opts["period"] or [str(timezone.localdate().year - 1)])]
         except PeriodError as exc:
             raise CommandError(str(exc)) from exc
+        if opts["action"] == "indicators":
+            self._indicators(opts["unit"], periods, opts["json"])
+            return
         snapshots = [Path(s) for s in opts["snapshots"]] if opts["snapshots"] else [snapshot_dir()]
         try:
             result = engine.run(opts["engine"], snapshots, periods)
@@ -60,3 +68,27 @@ class Command(BaseCommand):
             else:
                 raise CommandError("-o takes a .parquet or .csv file name")
             self.stdout.write(f"Written to {out}")
+
+    def _indicators(self, unit_code: str | None, periods: list[Period], as_json: bool) -> None:
+        from renkou.orgunits.selectors import unit_county, unit_get_by_code
+        from renkou.stats.selectors import indicator_table
+
+        unit = unit_get_by_code(code=unit_code) if unit_code else unit_county()
+        if unit is None:
+            raise CommandError(f"no unit {unit_code or '(county)'}")
+        rows = []
+        for p in periods:
+            for r in indicator_table(unit.code, p):
+                rows.append({"unit": unit.code, "period": p.code,
+                             **{k: v for k, v in r.items() if k not in ("indicator", "decimals")}})
+        if as_json:
+            self.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1))
+            return
+        for r in rows:
+            value = "—" if r["value"] is None else f"{r['value']}{r['unit_label']}"
+            target = ""
+            if r["target"] is not None:
+                sign = "≥" if r["target_is_minimum"] else "≤"
+                met = {True: "met", False: "NOT met", None: ""}[r["target_met"]]
+                target = f"  target {sign} {r['target']:g}{r['unit_label']} {met}".rstrip()
+            self.stdout.write(f"{r['period']:<9} {r['code']:<22} {r['name_zh']:<16} {value:>12}{target}")
