@@ -86,7 +86,9 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"exchange {county}: connected to {config.url}, stream {config.stream}")
         node = Node(county, transport, batch=settings.EXCHANGE["BATCH"],
-                    auto_feedback=settings.EXCHANGE["AUTO_FEEDBACK"])
+                    auto_feedback=settings.EXCHANGE["AUTO_FEEDBACK"], pack=settings.EXCHANGE["PACK"],
+                    max_deliver=settings.EXCHANGE["MAX_DELIVER"],
+                    single_peers=settings.EXCHANGE["SINGLE_PEERS"].replace(",", " ").split())
         try:
             node.run(stop, idle_timeout=opts["idle"])
         finally:
