@@ -47,13 +47,14 @@ _BATCH_NS = uuid.UUID("1b0e2f4a-5c3d-4e6f-8a9b-0c1d2e3f4a5b")
 class Node:
     def __init__(self, county_code: str, transport: Transport, *, batch: int = 500, auto_feedback: bool = True,
                  before_ack: Callable[[Sequence[Delivery]], None] | None = None, pack: int = 250,
-                 max_deliver: int = 5, single_peers: Sequence[str] = ()) -> None:
+                 max_deliver: int = 5, single_peers: Sequence[str] = (), retry_delay: float = 2.0) -> None:
         self.county_code = county_code
         self.transport = transport
         self.batch = batch  # exchange messages per relay round and (about) per receiving transaction
         self.pack = max(1, min(pack, schema.MAX_BATCH_MESSAGES))  # messages per broker message (1: no batches)
         self.single_peers = frozenset(single_peers)  # counties whose nodes read only single messages
         self.max_deliver = max(1, max_deliver)
+        self.retry_delay = retry_delay  # a failed broker message comes back after this, doubling per delivery
         self.auto_feedback = auto_feedback
         # A hook between the commit and the acknowledgement (tests kill the node there).
         self.before_ack = before_ack
@@ -174,7 +175,8 @@ class Node:
             self.before_ack(done)
         self.transport.ack(done)
         if retry:
-            self.transport.nak(retry, delay=min(60.0, 2.0 * 2 ** min(max(d.deliveries for d in retry), 5)))
+            deliveries = min(max(d.deliveries for d in retry), 6)
+            self.transport.nak(retry, delay=min(60.0, self.retry_delay * 2 ** (deliveries - 1)))
 
     def _consume_one_by_one(self, deliveries: Sequence[Delivery],
                             unpacked: Sequence[list[services.Received]]) -> tuple[list[Delivery], list[Delivery]]:

@@ -274,8 +274,6 @@ def decode_any(raw: bytes, *, own_county: str, sender: str | None = None) -> Bat
     its own; the others stand). A batch whose envelope is bad is a ``Rejected`` as a whole. Never raises."""
     if len(raw) > MAX_BATCH_BYTES:
         return Rejected("oversized", f"{len(raw)} bytes > {MAX_BATCH_BYTES}", from_county=sender)
-    if len(raw) <= MAX_BYTES and b'"kind":"batch"' not in raw[:200]:
-        return decode(raw, own_county=own_county, sender=sender)  # a single message (the common old case)
     try:
         obj = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
