@@ -116,20 +116,21 @@ class Node:
             results = [str(exc)] * len(packed)
         now = timezone.now()
         singles = [pks[0] for (_, pks, bid), err in zip(packed, results, strict=True) if err is None and bid is None]
-        if singles:
-            OutboxMessage.objects.filter(pk__in=singles).update(sent_at=now, attempts=F("attempts") + 1)
-        sent = len(singles)
-        for (_, pks, bid), err in zip(packed, results, strict=True):
-            if err is None and bid is not None:
-                OutboxMessage.objects.filter(pk__in=pks).update(sent_at=now, attempts=F("attempts") + 1,
-                                                                batch_id=bid)
-                sent += len(pks)
         failed = [(pks, err) for (_, pks, _), err in zip(packed, results, strict=True) if err is not None]
-        if failed:
-            OutboxMessage.objects.filter(pk__in=[pk for pks, _ in failed for pk in pks]).update(
-                attempts=F("attempts") + 1, last_error=failed[0][1][:300])
-            services.error_record(county_code=self.county_code, where="relay",
-                                  message=f"{sum(len(p) for p, _ in failed)} not published: {failed[0][1]}")
+        sent = len(singles)
+        with transaction.atomic():  # one commit for the round
+            if singles:
+                OutboxMessage.objects.filter(pk__in=singles).update(sent_at=now, attempts=F("attempts") + 1)
+            for (_, pks, bid), err in zip(packed, results, strict=True):
+                if err is None and bid is not None:
+                    OutboxMessage.objects.filter(pk__in=pks).update(sent_at=now, attempts=F("attempts") + 1,
+                                                                    batch_id=bid)
+                    sent += len(pks)
+            if failed:
+                OutboxMessage.objects.filter(pk__in=[pk for pks, _ in failed for pk in pks]).update(
+                    attempts=F("attempts") + 1, last_error=failed[0][1][:300])
+                services.error_record(county_code=self.county_code, where="relay",
+                                      message=f"{sum(len(p) for p, _ in failed)} not published: {failed[0][1]}")
         self.counts["sent"] += sent
         if failed and not sent:
             raise TransportError(f"publish failed: {failed[0][1]}")

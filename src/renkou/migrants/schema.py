@@ -25,6 +25,7 @@ MAX_BYTES = 16 * 1024  # a case record is about 1 KB; anything bigger is refused
 BATCH_VERSION = 2
 MAX_BATCH_BYTES = 900 * 1024  # under NATS's default max_payload of 1 MB
 MAX_BATCH_MESSAGES = 1000
+KEEP_BYTES = 2048  # what is kept of a refused message of a batch that is not even a string
 
 
 
@@ -262,10 +263,11 @@ def _dumps(obj: Any) -> bytes:
 
 def encode_batch(bodies: list[bytes], *, batch_id: uuid.UUID, from_county: str, to_county: str,
                  sent_at: datetime) -> bytes:
-    """A batch envelope around already encoded version-1 messages (spliced in as they are, not re-encoded)."""
-    head = _dumps({"schema_version": BATCH_VERSION, "kind": "batch", "message_id": str(batch_id),
-                   "from_county": from_county, "to_county": to_county, "sent_at": sent_at.isoformat()})
-    return head[:-1] + b',"messages":[' + b",".join(bodies) + b"]}"
+    """A batch envelope around already encoded version-1 messages: each is carried as a JSON string holding its
+    exact text, so that the receiver keeps the very bytes that were sent (and reads each on its own)."""
+    return _dumps({"schema_version": BATCH_VERSION, "kind": "batch", "message_id": str(batch_id),
+                   "from_county": from_county, "to_county": to_county, "sent_at": sent_at.isoformat(),
+                   "messages": [b.decode() for b in bodies]})
 
 
 def decode_any(raw: bytes, *, own_county: str, sender: str | None = None) -> Batch | Decoded | Rejected:
@@ -319,13 +321,19 @@ def _decode_batch(obj: dict[str, Any], *, own_county: str, sender: str | None) -
                         f"{own_county}", batch_id, frm, "batch")
     inner = []
     for item in messages:
-        raw = _dumps(item)
-        if len(raw) > MAX_BYTES:
-            mid, frm_inner, kind = _peek(item)
-            inner.append(Inner(raw[:MAX_BYTES], Rejected("oversized", f"{len(raw)} bytes > {MAX_BYTES}", mid,
-                                                         sender or frm_inner, kind)))
-        else:
-            inner.append(Inner(raw, decode_object(item, own_county=own_county, sender=sender or from_county)))
+        if not isinstance(item, str):
+            raw = _dumps(item)[:KEEP_BYTES]
+            inner.append(Inner(raw, Rejected("malformed", "a message of a batch must be a JSON string holding it",
+                                             *_peek(item)[:1], sender or from_county, None)))
+            continue
+        try:
+            raw = item.encode()
+        except UnicodeEncodeError:  # a lone surrogate
+            raw = item.encode(errors="surrogatepass")
+            inner.append(Inner(raw[:KEEP_BYTES], Rejected("malformed", "text with a lone surrogate",
+                                                          from_county=sender or from_county)))
+            continue
+        inner.append(Inner(raw, decode(raw, own_county=own_county, sender=sender or from_county)))
     return Batch(batch_id, from_county, inner)  # type: ignore[arg-type]
 
 

@@ -704,8 +704,15 @@ def _insert_rows(model: Any, rows: list[dict[str, Any]]) -> None:
     # only quoted names of our own model's columns are interpolated; the values are parameters
     sql = (f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
            f"VALUES ({', '.join(['%s'] * len(fields))})")
-    params = [[v if (v := row.get(key, default)) is None or conv is None else conv(v) for key, default, conv in plan]
-              for row in rows]
+    defaults = [(key, default) for key, default, _ in plan]
+    convert = [(i, conv) for i, (_, _, conv) in enumerate(plan) if conv is not None]
+    params = []
+    for row in rows:
+        values = [row.get(key, default) for key, default in defaults]
+        for i, conv in convert:
+            if values[i] is not None:
+                values[i] = conv(values[i])
+        params.append(values)
     with conn.cursor() as cursor:
         cursor.executemany(sql, params)
 

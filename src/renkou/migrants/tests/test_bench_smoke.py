@@ -19,7 +19,10 @@ def test_bench_exchange_runs_and_prints_its_figures(nats_url, tmp_path):
                              "--batch", "50", "--people", "100"], env=env, capture_output=True, text=True,
                             timeout=180, check=True)
     out = result.stdout
-    assert "matched and answered                              100 of 100" in out, out
-    assert re.search(r"baseline: JetStream alone, no database\s+[\d,]+ messages/s", out)
-    assert re.search(r"ratio exchange / baseline\s+\d+\.\d\d", out)
+    assert re.search(r"matched and answered\s+100 of 100", out), out
+    assert re.search(r"baseline: JetStream alone, no database, one message each\s+[\d,]+ messages/s", out)
+    assert re.search(r"baseline: JetStream alone, no database, 250 per message\s+[\d,]+ messages/s", out)
+    assert re.search(r"ratio exchange / baseline \(one message each\)\s+\d+\.\d\d", out)
     assert re.search(r"latency p50 / p95 / max\s+\d+ / \d+ / \d+ ms", out)
+    assert re.search(r"[\d.]+ s wall, [\d.]+ s CPU: [\d,]+ messages per CPU second", out)
+    assert re.search(r"load average before / after \(1 min\)\s+[\d.]+ / [\d.]+ on \d+ cores", out)

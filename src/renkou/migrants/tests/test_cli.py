@@ -114,7 +114,8 @@ def test_worker_killed_mid_stream_and_restarted_applies_each_message_once(nats_n
             a.ack(got)
             for d in got:  # the worker packs its rejections in batch envelopes (schema version 2)
                 body = json.loads(d.data)
-                rejections |= {m["message_id"] for m in body.get("messages", [body])}
+                inner = [json.loads(m) for m in body["messages"]] if "messages" in body else [body]
+                rejections |= {m["message_id"] for m in inner}
         worker.send_signal(signal.SIGTERM)
         worker.wait(30)
         assert received() == n

@@ -56,7 +56,8 @@ def test_the_relay_packs_messages_in_batch_envelopes_that_decode_to_the_same_mes
     assert [(e["schema_version"], e["kind"], len(e["messages"])) for e in envelopes] == [
         (2, "batch", 8), (2, "batch", 8), (2, "batch", 2)]
     assert [d.header_id for d in deliveries] == [e["message_id"] for e in envelopes]
-    inner = [m["message_id"] for e in envelopes for m in e["messages"]]
+    # each message travels as a JSON string holding its exact text
+    inner = [json.loads(m)["message_id"] for e in envelopes for m in e["messages"]]
     assert inner == [str(r.message_id) for r in rows]
     decoded = schema.decode_any(deliveries[0].data, own_county=A, sender=B)
     assert isinstance(decoded, schema.Batch) and len(decoded.messages) == 8
@@ -295,11 +296,14 @@ _json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_siz
 
 
 @settings(max_examples=300, deadline=None)
-@given(inner=st.lists(st.one_of(st.just("valid"), _json), min_size=1, max_size=6),
+@given(inner=st.lists(st.one_of(st.just("valid"), _json, _json.map(json.dumps),
+                                st.fixed_dictionaries({"schema_version": st.just(1), "kind": st.sampled_from(
+                                    schema.KINDS)}, optional={"payload": _json}).map(json.dumps)),
+                      min_size=1, max_size=6),
        over=st.dictionaries(st.sampled_from(["kind", "message_id", "from_county", "to_county", "extra"]), _json,
                             max_size=2))
 def test_decode_any_never_raises_and_keeps_each_good_message(inner, over):
-    items = [dict(_VALID, message_id=str(uuid.uuid4())) if x == "valid" else x for x in inner]
+    items = [json.dumps(dict(_VALID, message_id=str(uuid.uuid4()))) if x == "valid" else x for x in inner]
     envelope = {"schema_version": 2, "kind": "batch", "message_id": str(uuid.uuid4()), "from_county": B,
                 "to_county": A, "sent_at": "2025-06-01T10:00:00+08:00", "messages": items}
     envelope.update(over)
