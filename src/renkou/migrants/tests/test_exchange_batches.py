@@ -321,3 +321,22 @@ def test_decode_any_never_raises_and_keeps_each_good_message(inner, over):
 @given(raw=st.binary(max_size=300) | _json.map(lambda o: json.dumps(o).encode()))
 def test_decode_any_of_anything_never_raises(raw):
     assert isinstance(schema.decode_any(raw, own_county=A, sender=B), schema.Batch | schema.Decoded | schema.Rejected)
+
+
+@pytest.mark.django_db
+def test_name_and_birth_date_match_takes_exact_pairs_and_refuses_ambiguity(county, second_county):
+    """Matching without an ID number asks the register by names IN … and dates IN …: only an exact pair held by
+    exactly one person matches (not a name of one person with the date of another)."""
+    person_in(county.dc_village1, name="张三", birth_date=date(1980, 1, 1), id_number=None)
+    person_in(county.dc_village1, name="李四", birth_date=date(1981, 2, 2), id_number=None)
+    for _ in range(2):
+        person_in(county.dc_village1, name="王五", birth_date=date(1982, 3, 3), id_number=None)
+    asked = [("张三", date(1980, 1, 1)), ("张三", date(1981, 2, 2)), ("王五", date(1982, 3, 3))]
+    services.verify_requests_send(county_code=B, to_county=A, sender_role="destination", by=None, subjects=[
+        services.RequestIn(name, "2", born) for name, born in asked])
+    broker = InProcessBroker()
+    Node(B, InProcessTransport(broker)).relay_once()
+    a = Node(A, InProcessTransport(broker))
+    a.consume_once(timeout=0)
+    got = dict(ExchangeRequest.objects.filter(county_code=A, role="received").values_list("birth_date", "matched"))
+    assert got == {date(1980, 1, 1): True, date(1981, 2, 2): None, date(1982, 3, 3): None}
