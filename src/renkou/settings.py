@@ -178,4 +178,7 @@ EXCHANGE = {
     "NATS_PROVISION": envbool("RENKOU_NATS_PROVISION", True),
     "AUTO_FEEDBACK": envbool("RENKOU_EXCHANGE_AUTO_FEEDBACK", True),
     "BATCH": envint("RENKOU_EXCHANGE_BATCH", 500),
+    "PACK": envint("RENKOU_EXCHANGE_PACK", 250),  # messages per broker message (batch envelope); 1: none
+    "SINGLE_PEERS": envstr("RENKOU_EXCHANGE_SINGLE_PEERS", ""),  # counties still on single-message nodes
+    "MAX_DELIVER": envint("RENKOU_EXCHANGE_MAX_DELIVER", 5),  # deliveries before a failing message is dead
 }

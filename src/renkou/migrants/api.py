@@ -75,6 +75,7 @@ class StatusOut(Schema):
     unmatched: int
     requests_open: int
     requests_overdue: int
+    dead: int = Field(description="messages dead-lettered after failing on every delivery (retry them)")
     errors: list[ErrorLine]
 
 
@@ -249,13 +250,13 @@ def exchange_status(request: HttpRequest):
     return StatusOut(county_code=county, outbox_pending=s.outbox_pending, outbox_sent=s.outbox_sent,
                      outbox_rejected=s.outbox_rejected, lag_seconds=s.lag_seconds, inbox=s.inbox,
                      unmatched=s.unmatched, requests_open=s.requests_open, requests_overdue=s.requests_overdue,
-                     errors=[ErrorLine(at=e.at, where=e.where, message=e.message) for e in s.errors])
+                     dead=s.dead, errors=[ErrorLine(at=e.at, where=e.where, message=e.message) for e in s.errors])
 
 
 @router.get("/inbox", response=answers(200, list[MessageOut], *READ_ERRORS))
 def exchange_inbox(request: HttpRequest,
-                   status: Literal["", "applied", "unmatched", "resolved", "rejected"] = ""):
-    """Messages received (newest first, at most 200), by status: applied, unmatched, resolved, rejected."""
+                   status: Literal["", "applied", "unmatched", "resolved", "rejected", "dead"] = ""):
+    """Messages received (newest first, at most 200), by status: applied, unmatched, resolved, rejected, dead."""
     _officer(request)
     return [_inbox_out(m) for m in selectors.inbox_list(selectors.own_county_code(), status=status)[:LIMIT]]
 
@@ -279,6 +280,22 @@ def exchange_unmatched_resolve(request: HttpRequest, item_id: int):
     """Close an unmatched case record (handled outside the system, or not a person of this county)."""
     user, county = _officer(request, write=True)
     item = services.unmatched_resolve(item=selectors.unmatched_get(county, item_id), by=user)
+    return ResolvedOut(id=item.pk, status=item.status)
+
+
+@router.get("/dead", response=answers(200, list[MessageOut], *READ_ERRORS))
+def exchange_dead(request: HttpRequest):
+    """Dead letters: received messages whose processing failed on every delivery (oldest first), with the error."""
+    _officer(request)
+    return [_inbox_out(m) for m in selectors.dead_list(selectors.own_county_code())[:LIMIT]]
+
+
+@router.post("/dead/{item_id}/retry", response=answers(200, ResolvedOut, *WRITE_ERRORS))
+def exchange_dead_retry(request: HttpRequest, item_id: int):
+    """Apply a dead-lettered message again once its cause is fixed; the answer is the message's new inbox row
+    (applied, unmatched or rejected). If it fails again, 422 with the error and the dead letter stays."""
+    user, county = _officer(request, write=True)
+    item = services.dead_letter_retry(item=selectors.dead_get(county, item_id), by=user)
     return ResolvedOut(id=item.pk, status=item.status)
 
 

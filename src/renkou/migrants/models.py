@@ -66,6 +66,7 @@ class MessageKind(models.TextChoices):
     FEEDBACK = "feedback", _("Feedback")
     BIRTH_NOTICE = "birth_notice", _("Birth notice")
     REJECTION = "rejection", _("Rejection")
+    BATCH = "batch", _("Batch of messages")
 
 
 class OutboxMessage(models.Model):
@@ -85,11 +86,16 @@ class OutboxMessage(models.Model):
     last_error = models.CharField(max_length=300, blank=True)
     # Set when the receiver sent back a rejection.
     rejected_reason = models.CharField(_("rejected"), max_length=600, blank=True)
+    # The batch (JetStream message, Nats-Msg-Id) it was last published in: a rejection of a whole batch names it.
+    batch_id = models.UUIDField(null=True, blank=True)
+    # Published alone, never in a batch (the receiver refused a batch as an unknown version: an older node).
+    single = models.BooleanField(default=False)
 
     class Meta:
         indexes = [
             models.Index(fields=["county_code", "sent_at", "id"], name="outbox_pending"),
             models.Index(fields=["person"], name="outbox_person"),
+            models.Index(fields=["batch_id"], name="outbox_batch"),
         ]
 
     def __str__(self) -> str:
@@ -101,6 +107,7 @@ class InboxStatus(models.TextChoices):
     UNMATCHED = "unmatched", _("Unmatched: waiting for an officer")
     RESOLVED = "resolved", _("Resolved by an officer")
     REJECTED = "rejected", _("Rejected")
+    DEAD = "dead", _("Dead letter: failed on every delivery")
 
 
 class InboxMessage(models.Model):

@@ -12,13 +12,14 @@ import logging
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 
 from django.db import close_old_connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from renkou.migrants import services
+from renkou.migrants import schema, services
 from renkou.migrants.models import OutboxMessage
 from renkou.migrants.transports import Delivery, Outgoing, Transport, TransportError
 
@@ -40,88 +41,188 @@ class Backoff:
         self.failures = 0
 
 
+_BATCH_NS = uuid.UUID("1b0e2f4a-5c3d-4e6f-8a9b-0c1d2e3f4a5b")
+
+
 class Node:
     def __init__(self, county_code: str, transport: Transport, *, batch: int = 500, auto_feedback: bool = True,
-                 before_ack: Callable[[Sequence[Delivery]], None] | None = None) -> None:
+                 before_ack: Callable[[Sequence[Delivery]], None] | None = None, pack: int = 250,
+                 max_deliver: int = 5, single_peers: Sequence[str] = (), retry_delay: float = 2.0) -> None:
         self.county_code = county_code
         self.transport = transport
-        self.batch = batch
+        self.batch = batch  # exchange messages per relay round and (about) per receiving transaction
+        self.pack = max(1, min(pack, schema.MAX_BATCH_MESSAGES))  # messages per broker message (1: no batches)
+        self.single_peers = frozenset(single_peers)  # counties whose nodes read only single messages
+        self.max_deliver = max(1, max_deliver)
+        self.retry_delay = retry_delay  # a failed broker message comes back after this, doubling per delivery
         self.auto_feedback = auto_feedback
         # A hook between the commit and the acknowledgement (tests kill the node there).
         self.before_ack = before_ack
+        # broker messages per fetch, adapted to how many exchange messages each held (batches or singles)
+        self._fetch = batch
         self.counts = {"sent": 0, "received": 0, "applied": 0, "unmatched": 0, "rejected": 0, "duplicate": 0,
-                       "failed": 0}
+                       "failed": 0, "dead": 0}
+
+    def _packed(self, rows: list[tuple[int, uuid.UUID, str, bytes, bool]]) -> list[tuple[Outgoing, list[int],
+                                                                                        uuid.UUID | None]]:
+        """Broker messages for outbox rows: a batch envelope per partner and up to ``pack`` messages (its id
+        derived from theirs, so that a retry of the same rows is the same JetStream message id), or one
+        message alone."""
+        out: list[tuple[Outgoing, list[int], uuid.UUID | None]] = []
+        by_peer: dict[str, list[tuple[int, uuid.UUID, bytes]]] = {}
+        for pk, mid, to, body, single in rows:
+            if single or self.pack == 1 or to in self.single_peers:
+                out.append((Outgoing(to, self.county_code, str(mid), body), [pk], None))
+            else:
+                by_peer.setdefault(to, []).append((pk, mid, body))
+        now = timezone.now()
+        limit = schema.MAX_BATCH_BYTES - 512
+
+        def flush(to: str, chunk: list[tuple[int, uuid.UUID, bytes]]) -> None:
+            if len(chunk) == 1:
+                pk, mid, body = chunk[0]
+                out.append((Outgoing(to, self.county_code, str(mid), body), [pk], None))
+                return
+            batch_id = uuid.uuid5(_BATCH_NS, ",".join(str(mid) for _, mid, _ in chunk))
+            data = schema.encode_batch([body for *_, body in chunk], batch_id=batch_id,
+                                       from_county=self.county_code, to_county=to, sent_at=now)
+            out.append((Outgoing(to, self.county_code, str(batch_id), data), [pk for pk, *_ in chunk], batch_id))
+
+        for to, items in by_peer.items():
+            chunk: list[tuple[int, uuid.UUID, bytes]] = []
+            size = 0
+            for item in items:
+                if chunk and (len(chunk) >= self.pack or size + len(item[2]) + 1 > limit):
+                    flush(to, chunk)
+                    chunk, size = [], 0
+                chunk.append(item)
+                size += len(item[2]) + 1
+            if chunk:
+                flush(to, chunk)
+        return out
 
     def relay_once(self) -> int:
-        """Publish up to one batch of pending outbox messages; returns how many the broker stored."""
-        rows = list(OutboxMessage.objects.filter(county_code=self.county_code, sent_at__isnull=True)
-                    .order_by("id").values_list("pk", "message_id", "to_county", "body")[:self.batch])
+        """Publish up to ``batch`` pending outbox messages (packed in batch envelopes); returns how many the
+        broker stored. A row is marked sent only after the broker acknowledged the message that carried it."""
+        rows = [(pk, mid, to, bytes(body), single) for pk, mid, to, body, single in
+                OutboxMessage.objects.filter(county_code=self.county_code, sent_at__isnull=True)
+                .order_by("id").values_list("pk", "message_id", "to_county", "body", "single")[:self.batch]]
         if not rows:
             return 0
-        items = [Outgoing(to, self.county_code, str(mid), bytes(body)) for _, mid, to, body in rows]
+        packed = self._packed(rows)
         try:
-            results = self.transport.publish(items)
+            results = self.transport.publish([o for o, _, _ in packed])
         except TransportError as exc:
-            results = [str(exc)] * len(items)
-        ok = [pk for (pk, *_), err in zip(rows, results, strict=True) if err is None]
-        failed = [(pk, err) for (pk, *_), err in zip(rows, results, strict=True) if err is not None]
-        if ok:
-            OutboxMessage.objects.filter(pk__in=ok).update(sent_at=timezone.now(), attempts=F("attempts") + 1)
-        if failed:
-            OutboxMessage.objects.filter(pk__in=[pk for pk, _ in failed]).update(
-                attempts=F("attempts") + 1, last_error=failed[0][1][:300])
-            services.error_record(county_code=self.county_code, where="relay",
-                                  message=f"{len(failed)} not published: {failed[0][1]}")
-        self.counts["sent"] += len(ok)
-        if failed and not ok:
+            results = [str(exc)] * len(packed)
+        now = timezone.now()
+        singles = [pks[0] for (_, pks, bid), err in zip(packed, results, strict=True) if err is None and bid is None]
+        failed = [(pks, err) for (_, pks, _), err in zip(packed, results, strict=True) if err is not None]
+        sent = len(singles)
+        with transaction.atomic():  # one commit for the round
+            if singles:
+                OutboxMessage.objects.filter(pk__in=singles).update(sent_at=now, attempts=F("attempts") + 1)
+            for (_, pks, bid), err in zip(packed, results, strict=True):
+                if err is None and bid is not None:
+                    OutboxMessage.objects.filter(pk__in=pks).update(sent_at=now, attempts=F("attempts") + 1,
+                                                                    batch_id=bid)
+                    sent += len(pks)
+            if failed:
+                OutboxMessage.objects.filter(pk__in=[pk for pks, _ in failed for pk in pks]).update(
+                    attempts=F("attempts") + 1, last_error=failed[0][1][:300])
+                services.error_record(county_code=self.county_code, where="relay",
+                                      message=f"{sum(len(p) for p, _ in failed)} not published: {failed[0][1]}")
+        self.counts["sent"] += sent
+        if failed and not sent:
             raise TransportError(f"publish failed: {failed[0][1]}")
-        return len(ok)
+        return sent
 
     def consume_once(self, *, timeout: float = 1.0) -> int:
-        """Receive up to one batch, apply it in one transaction, then acknowledge. Returns how many."""
-        deliveries = self.transport.fetch(self.county_code, batch=self.batch, timeout=timeout)
+        """Receive up to about ``batch`` messages, apply them in one transaction per ``batch`` messages, and
+        acknowledge each broker message after the commit. Returns how many broker messages came."""
+        deliveries = self.transport.fetch(self.county_code, batch=self._fetch, timeout=timeout)
         if not deliveries:
             return 0
+        unpacked = [services.unpack(d.data, county_code=self.county_code, sender=d.sender, header_id=d.header_id)
+                    for d in deliveries]
+        total = sum(len(u) for u in unpacked)
+        self._fetch = max(1, min(self.batch, round(self.batch * len(deliveries) / max(1, total))))
+        group: list[int] = []
+        size = 0
+        for i, items in enumerate(unpacked):
+            if group and size + len(items) > self.batch:
+                self._apply([deliveries[j] for j in group], [unpacked[j] for j in group])
+                group, size = [], 0
+            group.append(i)
+            size += len(items)
+        self._apply([deliveries[j] for j in group], [unpacked[j] for j in group])
+        return len(deliveries)
+
+    def _apply(self, deliveries: list[Delivery], unpacked: list[list[services.Received]]) -> None:
+        items = [item for group in unpacked for item in group]
         done: list[Delivery] = []
         retry: list[Delivery] = []
         try:
             with transaction.atomic():
-                outcomes = services.messages_receive(
-                    county_code=self.county_code, items=[(d.data, d.sender, d.header_id) for d in deliveries],
-                    auto_feedback=self.auto_feedback)
+                outcomes = services.messages_receive(county_code=self.county_code, items=items,
+                                                     auto_feedback=self.auto_feedback)
             for outcome in outcomes:
                 self.counts[outcome] += 1
             done = list(deliveries)
-        except Exception:  # noqa: BLE001 - e.g. a concurrent consumer: take the batch one message at a time
+            self.counts["received"] += len(items)
+        except Exception:  # noqa: BLE001 - e.g. a concurrent consumer, a failing message: one at a time
             log.warning("exchange %s: batch failed, applying one by one", self.county_code, exc_info=True)
-            done, retry = self._consume_one_by_one(deliveries)
-        self.counts["received"] += len(done)
+            done, retry = self._consume_one_by_one(deliveries, unpacked)
         if self.before_ack is not None:
             self.before_ack(done)
         self.transport.ack(done)
         if retry:
-            self.transport.nak(retry, delay=5.0)
-        return len(deliveries)
+            deliveries = min(max(d.deliveries for d in retry), 6)
+            self.transport.nak(retry, delay=min(60.0, self.retry_delay * 2 ** (deliveries - 1)))
 
-    def _consume_one_by_one(self, deliveries: Sequence[Delivery]) -> tuple[list[Delivery], list[Delivery]]:
+    def _consume_one_by_one(self, deliveries: Sequence[Delivery],
+                            unpacked: Sequence[list[services.Received]]) -> tuple[list[Delivery], list[Delivery]]:
+        """Each message in a savepoint of its own. A broker message is acknowledged when all it held is applied
+        (or dead-lettered: failed on its ``max_deliver``-th delivery); else it comes back later."""
         done: list[Delivery] = []
         retry: list[Delivery] = []
         with transaction.atomic():
-            for d in deliveries:
-                try:
-                    with transaction.atomic():
-                        outcome = services.message_receive(
-                            county_code=self.county_code, raw=d.data, sender=d.sender, header_id=d.header_id,
-                            auto_feedback=self.auto_feedback)
-                except Exception as exc:  # noqa: BLE001 - the worker never crashes on input; retried later
-                    log.exception("exchange %s: could not apply a message", self.county_code)
-                    services.error_record(county_code=self.county_code, where="consume",
-                                          message=f"{type(exc).__name__}: {exc}")
-                    self.counts["failed"] += 1
+            for d, items in zip(deliveries, unpacked, strict=True):
+                failed: list[tuple[services.Received, str]] = []
+                for item in items:
+                    try:
+                        with transaction.atomic():
+                            outcome = services.message_receive(
+                                county_code=self.county_code, raw=item.raw, sender=item.sender,
+                                header_id=item.header_id, auto_feedback=self.auto_feedback, decoded=item.decoded)
+                    except Exception as exc:  # noqa: BLE001 - the worker never crashes on input; retried later
+                        log.exception("exchange %s: could not apply a message", self.county_code)
+                        error = f"{type(exc).__name__}: {exc}"
+                        services.error_record(county_code=self.county_code, where="consume",
+                                              message=f"{item.message_id}: {error}")
+                        failed.append((item, error))
+                        continue
+                    self.counts[outcome] += 1
+                    self.counts["received"] += 1
+                if failed and d.deliveries >= self.max_deliver:
+                    try:
+                        with transaction.atomic():
+                            for item, error in failed:
+                                services.dead_letter_record(county_code=self.county_code, item=item, error=error,
+                                                            deliveries=d.deliveries)
+                    except Exception:  # noqa: BLE001 - cannot even record it: keep it on the broker
+                        log.exception("exchange %s: could not dead-letter a message", self.county_code)
+                        self.counts["failed"] += len(failed)
+                        retry.append(d)
+                        continue
+                    log.error("exchange %s: %d message(s) dead-lettered after %d deliveries", self.county_code,
+                              len(failed), d.deliveries)
+                    self.counts["dead"] += len(failed)
+                    done.append(d)
+                elif failed:
+                    self.counts["failed"] += len(failed)
                     retry.append(d)
-                    continue
-                self.counts[outcome] += 1
-                done.append(d)
+                else:
+                    done.append(d)
         return done, retry
 
     def step(self, *, timeout: float = 1.0) -> int:

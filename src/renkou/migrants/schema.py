@@ -21,13 +21,22 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 SCHEMA_VERSION = 1
 SUPPORTED_VERSIONS = frozenset({1})
 MAX_BYTES = 16 * 1024  # a case record is about 1 KB; anything bigger is refused unread
+# Version 2 adds one envelope: a batch of version-1 messages in one broker message (docs/exchange.md).
+BATCH_VERSION = 2
+MAX_BATCH_BYTES = 900 * 1024  # under NATS's default max_payload of 1 MB
+MAX_BATCH_MESSAGES = 1000
+KEEP_BYTES = 2048  # what is kept of a refused message of a batch that is not even a string
 
 
 
 def storable(value: str) -> str:
     """No database stores NUL (PostgreSQL) or a lone UTF-16 surrogate: such text is refused at the edge."""
-    if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+    if "\x00" in value:
         raise ValueError("text with NUL or a lone surrogate cannot be stored")
+    try:
+        value.encode()  # UTF-8 refuses exactly the lone surrogates (C speed, unlike a loop over the text)
+    except UnicodeEncodeError:
+        raise ValueError("text with NUL or a lone surrogate cannot be stored") from None
     return value
 
 
@@ -199,6 +208,11 @@ def decode(raw: bytes, *, own_county: str, sender: str | None = None) -> Decoded
         obj = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         return Rejected("malformed", f"not JSON: {str(exc)[:200]}", from_county=sender)
+    return decode_object(obj, own_county=own_county, sender=sender)
+
+
+def decode_object(obj: Any, *, own_county: str, sender: str | None = None) -> Decoded | Rejected:
+    """``decode`` of a message already parsed from JSON (an inner message of a batch)."""
     message_id, from_county, kind = _peek(obj)
     if not isinstance(obj, dict):
         return Rejected("malformed", "not a JSON object", from_county=sender)
@@ -223,6 +237,106 @@ def decode(raw: bytes, *, own_county: str, sender: str | None = None) -> Decoded
     return Decoded(message)
 
 
+# --- the batch envelope (version 2) ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Inner:
+    """One message of a batch: its bytes as the inbox keeps them, and its decoding."""
+
+    raw: bytes
+    result: Decoded | Rejected
+
+
+@dataclass(frozen=True)
+class Batch:
+    batch_id: uuid.UUID
+    from_county: str
+    messages: list[Inner]
+
+
+def _dumps(obj: Any) -> bytes:
+    try:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:  # a lone surrogate (refused by the decoder; kept escaped in the inbox)
+        return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def encode_batch(bodies: list[bytes], *, batch_id: uuid.UUID, from_county: str, to_county: str,
+                 sent_at: datetime) -> bytes:
+    """A batch envelope around already encoded version-1 messages: each is carried as a JSON string holding its
+    exact text, so that the receiver keeps the very bytes that were sent (and reads each on its own)."""
+    return _dumps({"schema_version": BATCH_VERSION, "kind": "batch", "message_id": str(batch_id),
+                   "from_county": from_county, "to_county": to_county, "sent_at": sent_at.isoformat(),
+                   "messages": [b.decode() for b in bodies]})
+
+
+def decode_any(raw: bytes, *, own_county: str, sender: str | None = None) -> Batch | Decoded | Rejected:
+    """Read what one broker message holds: a single version-1 message (``Decoded`` or ``Rejected``, as
+    ``decode``) or a version-2 batch, whose messages are decoded one by one (one bad message is rejected on
+    its own; the others stand). A batch whose envelope is bad is a ``Rejected`` as a whole. Never raises."""
+    if len(raw) > MAX_BATCH_BYTES:
+        return Rejected("oversized", f"{len(raw)} bytes > {MAX_BATCH_BYTES}", from_county=sender)
+    try:
+        obj = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        if len(raw) > MAX_BYTES:
+            return Rejected("oversized", f"{len(raw)} bytes > {MAX_BYTES}", from_county=sender)
+        return Rejected("malformed", f"not JSON: {str(exc)[:200]}", from_county=sender)
+    if not (isinstance(obj, dict) and obj.get("schema_version") == BATCH_VERSION
+            and not isinstance(obj.get("schema_version"), bool)):
+        if len(raw) > MAX_BYTES:
+            mid, frm, kind = _peek(obj)
+            return Rejected("oversized", f"{len(raw)} bytes > {MAX_BYTES}", mid, sender or frm, kind)
+        return decode_object(obj, own_county=own_county, sender=sender)
+    return _decode_batch(obj, own_county=own_county, sender=sender)
+
+
+def _decode_batch(obj: dict[str, Any], *, own_county: str, sender: str | None) -> Batch | Rejected:
+    batch_id, from_county, _ = _peek(obj)
+    frm = sender or from_county
+    problems = []
+    if obj.get("kind") != "batch":
+        problems.append("kind: version 2 defines only the batch envelope")
+    if batch_id is None:
+        problems.append("message_id: not a UUID")
+    if from_county is None:
+        problems.append("from_county: not a county code")
+    if not isinstance(obj.get("to_county"), str):
+        problems.append("to_county: not a county code")
+    messages = obj.get("messages")
+    if not isinstance(messages, list) or not messages:
+        problems.append("messages: not a non-empty list")
+    elif len(messages) > MAX_BATCH_MESSAGES:
+        problems.append(f"messages: more than {MAX_BATCH_MESSAGES}")
+    extra = set(obj) - {"schema_version", "kind", "message_id", "from_county", "to_county", "sent_at", "messages"}
+    if extra:
+        problems.append(f"{sorted(extra)[0]}: extra field")
+    if problems:
+        return Rejected("malformed", "batch " + "; ".join(problems)[:490], batch_id, frm, "batch")
+    if sender is not None and from_county != sender:
+        return Rejected("sender_mismatch", f"batch from_county {from_county} published by {sender}", batch_id,
+                        sender, "batch")
+    if obj["to_county"] != own_county:
+        return Rejected("wrongly_addressed", f"batch to_county {str(obj['to_county'])[:10]}, received by "
+                        f"{own_county}", batch_id, frm, "batch")
+    inner = []
+    for item in messages:
+        if not isinstance(item, str):
+            raw = _dumps(item)[:KEEP_BYTES]
+            inner.append(Inner(raw, Rejected("malformed", "a message of a batch must be a JSON string holding it",
+                                             *_peek(item)[:1], sender or from_county, None)))
+            continue
+        try:
+            raw = item.encode()
+        except UnicodeEncodeError:  # a lone surrogate
+            raw = item.encode(errors="surrogatepass")
+            inner.append(Inner(raw[:KEEP_BYTES], Rejected("malformed", "text with a lone surrogate",
+                                                          from_county=sender or from_county)))
+            continue
+        inner.append(Inner(raw, decode(raw, own_county=own_county, sender=sender or from_county)))
+    return Batch(batch_id, from_county, inner)  # type: ignore[arg-type]
+
+
 def build(kind: str, *, from_county: str, to_county: str, payload: dict[str, Any] | BaseModel,
           message_id: uuid.UUID | None = None, sent_at: datetime) -> CaseRecord | VerifyRequest | BirthNotice | \
         Feedback | Rejection:
@@ -232,6 +346,22 @@ def build(kind: str, *, from_county: str, to_county: str, payload: dict[str, Any
         "kind": kind, "from_county": from_county, "to_county": to_county, "payload": data,
         "message_id": message_id or uuid.uuid4(), "sent_at": sent_at, "schema_version": SCHEMA_VERSION,
     })
+
+
+_MODELS = {"case_record": CaseRecord, "verify_request": VerifyRequest, "birth_notice": BirthNotice,
+           "feedback": Feedback, "rejection": Rejection}
+_LIST_ADAPTERS: dict[str, TypeAdapter[Any]] = {k: TypeAdapter(list[m]) for k, m in _MODELS.items()}
+
+
+def build_many(kind: str, items: list[dict[str, Any]]) -> tuple[list[Any], list[bytes]]:
+    """Many validated messages of one kind (dicts of envelope fields and ``payload``) in one validation call,
+    and their encodings. Raises ValidationError (locations start with the item's index) on our own bad data."""
+    messages = _LIST_ADAPTERS[kind].validate_python(items)
+    return messages, [m.model_dump_json().encode() for m in messages]
+
+
+def feedbacks_build(items: list[dict[str, Any]]) -> tuple[list[Feedback], list[bytes]]:
+    return build_many("feedback", items)
 
 
 def json_schema() -> dict[str, Any]:

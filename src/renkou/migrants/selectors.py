@@ -80,6 +80,11 @@ class Status:
     errors: list[ExchangeError] = field(default_factory=list)
 
     @property
+    def dead(self) -> int:
+        """Messages dead-lettered: their processing failed on every delivery (an officer retries them)."""
+        return self.inbox.get(InboxStatus.DEAD, 0)
+
+    @property
     def lag_seconds(self) -> float | None:
         """How long the oldest unsent message has waited (the relay's lag)."""
         if self.oldest_pending_at is None:
@@ -118,6 +123,19 @@ def outbox_list(county_code: str, *, pending: bool | None = None) -> QuerySet[Ou
     if pending is not None:
         qs = qs.filter(sent_at__isnull=pending)
     return qs.order_by("-created_at", "-id")
+
+
+def dead_list(county_code: str) -> QuerySet[InboxMessage]:
+    """Dead-lettered messages, oldest first (the body stays: a retry applies it)."""
+    return InboxMessage.objects.filter(county_code=county_code, status=InboxStatus.DEAD).order_by(
+        "received_at", "id")
+
+
+def dead_get(county_code: str, item_id: int) -> InboxMessage:
+    item = InboxMessage.objects.filter(county_code=county_code, pk=item_id, status=InboxStatus.DEAD).first()
+    if item is None:
+        raise NotFound
+    return item
 
 
 def unmatched_list(county_code: str) -> QuerySet[InboxMessage]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
@@ -235,23 +235,29 @@ def verify_requests_send(*, county_code: str, to_county: str, subjects: list[Req
                for i, s in enumerate(subjects)]
     facts = persons_match_in_county(county_code=county_code, subjects=[(n or None, s.name, s.birth_date)
                                                                        for n, s in zip(numbers, subjects, strict=True)])
+    try:
+        messages, bodies = schema.build_many("verify_request", [{
+            "from_county": county_code, "to_county": to_county, "sent_at": at, "message_id": uuid.uuid4(),
+            "payload": {"subject": _subject(s.name, s.sex, s.birth_date, number), "sender_role": sender_role,
+                        "pregnant": s.pregnant, "fields": fields, "note": ""},
+        } for s, number in zip(subjects, numbers, strict=True)])
+    except ValidationError as exc:
+        raise RuleViolations([RuleViolation(
+            f"subjects[{e['loc'][0]}].{[p for p in e['loc'] if isinstance(p, str)][-1]}", e["msg"])
+            for e in exc.errors(include_url=False)]) from exc
     requests, outbox = [], []
-    for s, number, f in zip(subjects, numbers, facts, strict=True):
-        message = _build("verify_request", from_county=county_code, to_county=to_county, sent_at=at, payload={
-            "subject": _subject(s.name, s.sex, s.birth_date, number), "sender_role": sender_role,
-            "pregnant": s.pregnant, "fields": fields, "note": "",
-        })
+    for s, number, f, message, body in zip(subjects, numbers, facts, messages, bodies, strict=True):
         person_id = f.person_id if f else None
-        requests.append(ExchangeRequest(
-            county_code=county_code, role=RequestRole.SENT, kind=RequestKind.VERIFY, our_role=sender_role,
-            other_county_code=to_county, message_id=message.message_id, person_id=person_id, name=s.name,
-            sex=s.sex, birth_date=s.birth_date, id_number=number, pregnant=s.pregnant, fields=fields,
-            opened_on=today, due_on=rules.request_due_on(today, kind="verify_request", pregnant=s.pregnant)))
-        outbox.append(OutboxMessage(message_id=message.message_id, county_code=county_code, to_county=to_county,
-                                    kind="verify_request", body=schema.encode(message), person_id=person_id,
-                                    created_at=at))
-    _bulk_insert(requests)
-    _bulk_insert(outbox)
+        requests.append({
+            "county_code": county_code, "role": RequestRole.SENT, "kind": RequestKind.VERIFY,
+            "our_role": sender_role, "other_county_code": to_county, "message_id": message.message_id,
+            "person_id": person_id, "name": s.name, "sex": s.sex, "birth_date": s.birth_date, "id_number": number,
+            "pregnant": s.pregnant, "fields": fields, "opened_on": today,
+            "due_on": rules.request_due_on(today, kind="verify_request", pregnant=s.pregnant)})
+        outbox.append({"message_id": message.message_id, "county_code": county_code, "to_county": to_county,
+                       "kind": "verify_request", "body": body, "person_id": person_id, "created_at": at})
+    _insert_rows(ExchangeRequest, requests)
+    _insert_rows(OutboxMessage, outbox)
     if by is not None:
         audit_record(user=by, action="exchange.request", object_type="exchange_request",
                      detail={"to_county": to_county, "count": len(requests)})
@@ -376,12 +382,15 @@ def _reject(*, county_code: str, raw: bytes, rejected: schema.Rejected, message_
 
 
 def message_receive(*, county_code: str, raw: bytes, sender: str | None, header_id: str | None = None,
-                    auto_feedback: bool = True, at: datetime | None = None) -> str:
+                    auto_feedback: bool = True, at: datetime | None = None,
+                    decoded: schema.Decoded | schema.Rejected | None = None) -> str:
     """Apply one received message and record it in the inbox, in one transaction (a savepoint when called
     inside the consumer's batch transaction). Returns the outcome: applied, unmatched, rejected or duplicate.
-    A message already in the inbox changes nothing. Never raises on bad input."""
+    A message already in the inbox changes nothing. Never raises on bad input. ``decoded``: the message as
+    the node already read it (one message of a batch)."""
     at = at or timezone.now()
-    decoded = schema.decode(raw, own_county=county_code, sender=sender)
+    if decoded is None:
+        decoded = schema.decode(raw, own_county=county_code, sender=sender)
     if isinstance(decoded, schema.Rejected):
         message_id = decoded.message_id or fallback_message_id(raw, sender, header_id)
     else:
@@ -485,22 +494,54 @@ def _apply(county_code: str, message: Any, raw: bytes, *, auto_feedback: bool, a
     if p.in_reply_to is not None:
         OutboxMessage.objects.filter(county_code=county_code, message_id=p.in_reply_to).update(
             rejected_reason=f"{p.reason}: {p.detail}"[:600])
+        batch = OutboxMessage.objects.filter(county_code=county_code, batch_id=p.in_reply_to)
+        if p.reason == "unknown_version":
+            # An older node refused the batch envelope: its messages go again, one broker message each.
+            batch.update(sent_at=None, single=True, batch_id=None, last_error=f"batch refused: {p.detail}"[:300])
+        else:
+            batch.update(rejected_reason=f"batch {p.reason}: {p.detail}"[:600])
     _inbox(county_code, message, raw, InboxStatus.APPLIED, person_id=None, at=at,
            reason=f"{p.reason}: {p.detail}"[:600])
     return "applied"
 
 
-def messages_receive(*, county_code: str, items: list[tuple[bytes, str | None, str | None]],
-                     auto_feedback: bool = True, at: datetime | None = None) -> list[str]:
-    """``message_receive`` for a batch of (raw, sender, header id), with the same effects, in bulk: requests,
-    birth notices and feedback (the bulk of the traffic) take a few queries for the whole batch; the rest go
-    one by one. Call inside a transaction; on any error the caller falls back to one message at a time."""
+@dataclass(frozen=True)
+class Received:
+    """One exchange message as the node read it from the broker: a single message, or one of a batch."""
+
+    raw: bytes
+    sender: str | None
+    header_id: str | None
+    decoded: schema.Decoded | schema.Rejected
+
+    @property
+    def message_id(self) -> uuid.UUID:
+        d = self.decoded
+        if isinstance(d, schema.Decoded):
+            return d.message.message_id
+        return d.message_id or fallback_message_id(self.raw, self.sender, self.header_id)
+
+
+def unpack(raw: bytes, *, county_code: str, sender: str | None, header_id: str | None = None) -> list[Received]:
+    """The messages one broker message holds: itself, or the messages of a batch (each decoded on its own; a
+    batch whose envelope is refused is one rejected item under the batch's id). Never raises on input."""
+    result = schema.decode_any(raw, own_county=county_code, sender=sender)
+    if isinstance(result, schema.Batch):
+        return [Received(m.raw, sender, None, m.result) for m in result.messages]
+    if isinstance(result, schema.Rejected):
+        raw = raw[:KEEP_REFUSED_BYTES]
+    return [Received(raw, sender, header_id, result)]
+
+
+def messages_receive(*, county_code: str, items: list[Received], auto_feedback: bool = True,
+                     at: datetime | None = None) -> list[str]:
+    """``message_receive`` for many messages (``unpack``), with the same effects, in bulk: requests, birth
+    notices and feedback (the bulk of the traffic) take a few queries for the whole batch and no model
+    instances; the rest go one by one. Call inside a transaction; on any error the caller falls back to one
+    message at a time."""
     at = at or timezone.now()
-    decoded = [schema.decode(raw, own_county=county_code, sender=sender) for raw, sender, _ in items]
-    ids = [d.message.message_id if isinstance(d, schema.Decoded) else
-           (d.message_id or fallback_message_id(raw, sender, hid)) for d, (raw, sender, hid) in zip(decoded, items,
-                                                                                               strict=True)]
-    existing = set()
+    ids = [item.message_id for item in items]
+    existing: set[uuid.UUID] = set()
     for i in range(0, len(ids), 500):
         existing |= set(InboxMessage.objects.filter(county_code=county_code, message_id__in=ids[i:i + 500])
                         .values_list("message_id", flat=True))
@@ -508,29 +549,31 @@ def messages_receive(*, county_code: str, items: list[tuple[bytes, str | None, s
     requests: list[int] = []
     feedbacks: list[int] = []
     seen: set[uuid.UUID] = set()
-    for i, d in enumerate(decoded):
+    for i, item in enumerate(items):
         if ids[i] in existing or ids[i] in seen:
             outcomes[i] = "duplicate"
             continue
         seen.add(ids[i])
+        d = item.decoded
         kind = d.message.kind if isinstance(d, schema.Decoded) else ""
         if kind in ("verify_request", "birth_notice"):
             requests.append(i)
         elif kind == "feedback":
             feedbacks.append(i)
-    inbox: list[InboxMessage] = []
-    outbox: list[OutboxMessage] = []
+    inbox: list[dict[str, Any]] = []
+    outbox: list[dict[str, Any]] = []
     today = timezone.localdate(at)
     if requests:
         subjects = []
         for i in requests:
-            m = decoded[i].message
+            m = items[i].decoded.message
             subj = m.payload.subject if m.kind == "verify_request" else m.payload.mother
             subjects.append((subj.id_number, subj.name, subj.birth_date))
         facts_list = persons_match_in_county(county_code=county_code, subjects=subjects)
         new_requests = []
+        answers = []
         for i, facts in zip(requests, facts_list, strict=True):
-            m = decoded[i].message
+            m = items[i].decoded.message
             p = m.payload
             if m.kind == "verify_request":
                 subj, pregnant = p.subject, p.pregnant
@@ -540,92 +583,200 @@ def messages_receive(*, county_code: str, items: list[tuple[bytes, str | None, s
                 subj, pregnant, our_role, fields = p.mother, False, "origin", ["children"]
                 detail = {"child_sex": p.child_sex, "child_birth_date": p.child_birth_date.isoformat(),
                           "birth_order": p.birth_order}
-            request = ExchangeRequest(
-                county_code=county_code, role=RequestRole.RECEIVED, kind=m.kind, our_role=our_role,
-                other_county_code=m.from_county, message_id=m.message_id,
-                person_id=facts.person_id if facts else None, name=subj.name, sex=subj.sex,
-                birth_date=subj.birth_date, id_number=subj.id_number or "", pregnant=pregnant, fields=fields,
-                detail=detail, opened_on=today, due_on=rules.request_due_on(today, kind=m.kind, pregnant=pregnant),
-            )
+            person_id = facts.person_id if facts else None
+            request = {
+                "county_code": county_code, "role": RequestRole.RECEIVED, "kind": m.kind, "our_role": our_role,
+                "other_county_code": m.from_county, "message_id": m.message_id, "person_id": person_id,
+                "name": subj.name, "sex": subj.sex, "birth_date": subj.birth_date,
+                "id_number": subj.id_number or "", "pregnant": pregnant, "fields": fields, "detail": detail,
+                "opened_on": today, "due_on": rules.request_due_on(today, kind=m.kind, pregnant=pregnant),
+            }
             if facts is not None and auto_feedback:
                 verified = _verified_from(facts, fields)
-                request.answered_at, request.matched, request.verified = at, True, verified
-                answer = _build("feedback", from_county=county_code, to_county=m.from_county, sent_at=at,
-                                      payload={"in_reply_to": m.message_id, "matched": True, "verified": verified,
-                                               "note": ""})
-                outbox.append(OutboxMessage(message_id=answer.message_id, county_code=county_code,
-                                            to_county=m.from_county, kind="feedback", body=schema.encode(answer),
-                                            person_id=facts.person_id, created_at=at))
+                request.update(answered_at=at, matched=True, verified=verified)
+                answers.append((m, verified, person_id))
             new_requests.append(request)
-            status = InboxStatus.APPLIED if facts is not None else InboxStatus.UNMATCHED
-            inbox.append(InboxMessage(county_code=county_code, message_id=m.message_id, from_county=m.from_county,
-                                      kind=m.kind, status=status, body=items[i][0],
-                                      person_id=facts.person_id if facts else None, received_at=at))
+            inbox.append({"county_code": county_code, "message_id": m.message_id, "from_county": m.from_county,
+                          "kind": m.kind, "status": InboxStatus.APPLIED if facts else InboxStatus.UNMATCHED,
+                          "body": items[i].raw, "person_id": person_id, "received_at": at})
             outcomes[i] = "applied" if facts is not None else "unmatched"
-        _bulk_insert(new_requests)
+        _insert_rows(ExchangeRequest, new_requests)
+        outbox += _feedbacks(county_code, answers, at=at)
     if feedbacks:
-        wanted = [decoded[i].message.payload.in_reply_to for i in feedbacks]
-        sent: dict[uuid.UUID, ExchangeRequest] = {}
+        wanted = [items[i].decoded.message.payload.in_reply_to for i in feedbacks]
+        sent: dict[uuid.UUID, tuple[int, int | None, datetime | None]] = {}
         for j in range(0, len(wanted), 500):
-            sent |= {r.message_id: r for r in ExchangeRequest.objects.filter(
-                county_code=county_code, role=RequestRole.SENT, message_id__in=wanted[j:j + 500])}
-        answered = []
+            sent |= {mid: (pk, person, answered) for pk, mid, person, answered in ExchangeRequest.objects.filter(
+                county_code=county_code, role=RequestRole.SENT, message_id__in=wanted[j:j + 500]).values_list(
+                "pk", "message_id", "person_id", "answered_at")}
+        answered: list[dict[str, Any]] = []
+        done: set[int] = set()
         for i in feedbacks:
-            m = decoded[i].message
-            request = sent.get(m.payload.in_reply_to)
-            if request is None:
+            m = items[i].decoded.message
+            found = sent.get(m.payload.in_reply_to)
+            if found is None:
                 continue  # unknown request: rejected below, one by one
-            if request.answered_at is None:
+            pk, person_id, answered_at = found
+            if answered_at is None and pk not in done:
+                done.add(pk)
                 # answered when the partner answered, not when we received it (as in message_receive)
-                request.answered_at, request.matched = min(m.sent_at, at), m.payload.matched
-                request.verified, request.answer_note = dict(m.payload.verified), m.payload.note
-                answered.append(request)
-            inbox.append(InboxMessage(county_code=county_code, message_id=m.message_id, from_county=m.from_county,
-                                      kind=m.kind, status=InboxStatus.APPLIED, body=items[i][0],
-                                      person_id=request.person_id, received_at=at))
+                answered.append({"pk": pk, "answered_at": min(m.sent_at, at), "matched": m.payload.matched,
+                                 "verified": dict(m.payload.verified), "answer_note": m.payload.note})
+            inbox.append({"county_code": county_code, "message_id": m.message_id, "from_county": m.from_county,
+                          "kind": m.kind, "status": InboxStatus.APPLIED, "body": items[i].raw,
+                          "person_id": person_id, "received_at": at})
             outcomes[i] = "applied"
-        _bulk_set(answered, ["answered_at", "matched", "verified", "answer_note"])
-    _bulk_insert(inbox)
-    _bulk_insert(outbox)
+        _update_rows(ExchangeRequest, answered, ["answered_at", "matched", "verified", "answer_note"])
+    _insert_rows(InboxMessage, inbox)
+    _insert_rows(OutboxMessage, outbox)
     for i, outcome in enumerate(outcomes):
         if not outcome:
-            raw, sender, hid = items[i]
-            outcomes[i] = message_receive(county_code=county_code, raw=raw, sender=sender, header_id=hid,
-                                          auto_feedback=auto_feedback, at=at)
+            item = items[i]
+            outcomes[i] = message_receive(county_code=county_code, raw=item.raw, sender=item.sender,
+                                          header_id=item.header_id, auto_feedback=auto_feedback, at=at,
+                                          decoded=item.decoded)
     return outcomes
 
 
-def _bulk_insert(objs: list[Any]) -> None:
-    """INSERT many new rows in one executemany, without Django's per-row compiler work (bulk_create costs
-    more than the rest of a batch's receipt). Values are prepared by each field as the ORM would; the rows get
-    no primary keys back, which no caller needs."""
-    if not objs:
+def _feedbacks(county_code: str, answers: list[tuple[Any, dict[str, str], int | None]], *,
+               at: datetime) -> list[dict[str, Any]]:
+    """Outbox rows of automatic feedback (matched, the verified facts from the register), validated by the
+    schema in one call for the whole batch."""
+    if not answers:
+        return []
+    messages = schema.feedbacks_build([{
+        "message_id": uuid.uuid4(), "from_county": county_code, "to_county": m.from_county, "sent_at": at,
+        "payload": {"in_reply_to": m.message_id, "matched": True, "verified": verified, "note": ""},
+    } for m, verified, _ in answers])
+    return [{"message_id": f.message_id, "county_code": county_code, "to_county": f.to_county, "kind": "feedback",
+             "body": body, "person_id": person_id, "created_at": at}
+            for f, body, (_, _, person_id) in zip(*messages, answers, strict=True)]
+
+
+def _last_value_cached(conv: Any) -> Any:
+    last: list[Any] = [object(), None]
+
+    def cached(value: Any) -> Any:
+        if type(value) is not type(last[0]) or value != last[0]:
+            last[0], last[1] = value, conv(value)
+        return last[1]
+    return cached
+
+
+def _converters(model: Any, fields: list[Any]) -> list[tuple[str, Any, Any]]:
+    """(attname, default, to the database or None) for each field: what each field's get_db_prep_save would
+    do, chosen once per field instead of once per value (the receipt's hot path)."""
+    conn = connections[router.db_for_write(model)]
+    now = timezone.now()
+    out = []
+    for f in fields:
+        internal = f.get_internal_type()
+        if f.is_relation or internal in {"CharField", "TextField", "BooleanField", "IntegerField",
+                                         "PositiveIntegerField", "PositiveSmallIntegerField", "SmallIntegerField",
+                                         "BigIntegerField"}:
+            conv = None  # passed as they are (the values are of the field's Python type)
+        elif internal == "UUIDField":
+            conv = None if conn.features.has_native_uuid_field else (lambda v: v.hex)
+        elif internal == "DateTimeField":
+            conv = _last_value_cached(conn.ops.adapt_datetimefield_value)  # a batch's rows share their time
+        elif internal == "DateField":
+            conv = _last_value_cached(conn.ops.adapt_datefield_value)
+        elif internal == "JSONField":
+            # rows of a batch often carry the same value (the fields asked, an empty detail)
+            conv = _last_value_cached((lambda field: lambda v: conn.ops.adapt_json_value(v, field.encoder))(f))
+        else:
+            conv = (lambda field: lambda v: field.get_db_prep_save(v, conn))(f)
+        auto = getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        out.append((f.attname, now if auto else f.get_default(), conv))
+    return out
+
+
+def _insert_rows(model: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT many new rows (dicts by attname, e.g. ``person_id``; a missing field takes its default) in one
+    executemany, without model instances or Django's per-row compiler work (both cost more than the rest of a
+    batch's receipt). The rows get no primary keys back, which no caller needs."""
+    if not rows:
         return
-    model = type(objs[0])
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    qn = connection.ops.quote_name
+    plan = _converters(model, fields)
+    conn = connections[router.db_for_write(model)]
+    qn = conn.ops.quote_name
     # only quoted names of our own model's columns are interpolated; the values are parameters
     sql = (f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608
            f"VALUES ({', '.join(['%s'] * len(fields))})")
-    params = [[f.get_db_prep_save(f.pre_save(o, add=True), connection) for f in fields] for o in objs]
-    with connection.cursor() as cursor:
+    defaults = [(key, default) for key, default, _ in plan]
+    convert = [(i, conv) for i, (_, _, conv) in enumerate(plan) if conv is not None]
+    params = []
+    for row in rows:
+        values = [row.get(key, default) for key, default in defaults]
+        for i, conv in convert:
+            if values[i] is not None:
+                values[i] = conv(values[i])
+        params.append(values)
+    with conn.cursor() as cursor:
         cursor.executemany(sql, params)
 
 
-def _bulk_set(objs: list[Any], names: list[str]) -> None:
-    """UPDATE … WHERE id = %s for many rows in one executemany (Django's bulk_update builds a CASE per field
-    and row, which costs more than the rest of a batch's receipt)."""
-    if not objs:
+def _update_rows(model: Any, rows: list[dict[str, Any]], names: list[str]) -> None:
+    """UPDATE … WHERE id = %s for many rows (dicts with ``pk`` and ``names``) in one executemany (Django's
+    bulk_update builds a CASE per field and row, which costs more than the rest of a batch's receipt)."""
+    if not rows:
         return
-    model = type(objs[0])
     fields = [model._meta.get_field(n) for n in names]
-    qn = connection.ops.quote_name
+    plan = _converters(model, fields)
+    conn = connections[router.db_for_write(model)]
+    qn = conn.ops.quote_name
     # only quoted names of our own model's columns are interpolated; the values are parameters
     sql = (f"UPDATE {qn(model._meta.db_table)} SET {', '.join(f'{qn(f.column)} = %s' for f in fields)} "  # noqa: S608
            f"WHERE {qn(model._meta.pk.column)} = %s")
-    params = [[f.get_db_prep_save(getattr(o, f.attname), connection) for f in fields] + [o.pk] for o in objs]
-    with connection.cursor() as cursor:
+    params = [[v if (v := row[n]) is None or conv is None else conv(v) for n, (_, _, conv) in zip(names, plan, strict=True)]
+              + [row["pk"]] for row in rows]
+    with conn.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+# --- dead letters ----------------------------------------------------------------------------------------------
+
+def dead_letter_record(*, county_code: str, item: Received, error: str, deliveries: int,
+                       at: datetime | None = None) -> InboxMessage:
+    """A message whose processing failed on every one of ``deliveries`` deliveries (a bug, not bad input, which
+    is rejected) is kept in the inbox as dead-lettered, with the error, so that the consumer can acknowledge it
+    and go on; an officer retries it once the cause is fixed (``dead_letter_retry``). Its id is recorded, so a
+    redelivery changes nothing."""
+    d = item.decoded
+    frm, kind = ((d.message.from_county, d.message.kind) if isinstance(d, schema.Decoded)
+                 else (d.from_county or "", d.kind or ""))
+    return InboxMessage.objects.create(
+        county_code=county_code, message_id=item.message_id, from_county=frm or "", kind=kind,
+        status=InboxStatus.DEAD, reason=f"failed {deliveries} times: {error}"[:600], body=item.raw,
+        received_at=at or timezone.now())
+
+
+def dead_letter_retry(*, item: InboxMessage, by: User | None, auto_feedback: bool = True,
+                      at: datetime | None = None) -> InboxMessage:
+    """Apply a dead-lettered message again (one transaction: its effect replaces the dead-letter row). If it
+    fails again, nothing changes but the recorded error, and RuleViolation says why."""
+    county_code, pk = item.county_code, item.pk
+    try:
+        with transaction.atomic():
+            item = InboxMessage.objects.select_for_update().get(pk=pk)
+            if item.status != InboxStatus.DEAD:
+                raise RuleViolation("status", "not dead-lettered")
+            raw, sender, message_id = bytes(item.body), item.from_county or None, item.message_id
+            item.delete()
+            message_receive(county_code=county_code, raw=raw, sender=sender, header_id=str(message_id),
+                            auto_feedback=auto_feedback, at=at)
+            if by is not None:
+                audit_record(user=by, action="exchange.retry", object_type="inbox", object_id=str(pk),
+                             detail={"message_id": str(message_id)})
+            return InboxMessage.objects.get(county_code=county_code, message_id=message_id)
+    except RuleViolation:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the cause is still there: say so, keep the dead letter
+        error = f"{type(exc).__name__}: {exc}"
+        InboxMessage.objects.filter(pk=pk).update(reason=f"retry failed: {error}"[:600])
+        error_record(county_code=county_code, where="retry", message=error)
+        raise RuleViolation("message", f"failed again: {error}"[:300]) from exc
 
 
 def error_record(*, county_code: str, where: str, message: str, keep: int = 200) -> None:

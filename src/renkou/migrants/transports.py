@@ -38,6 +38,7 @@ class Delivery:
     header_id: str | None
     handle: Any = field(default=None, repr=False)
     redelivered: bool = False
+    deliveries: int = 1  # how many times the broker has delivered it (JetStream's num_delivered)
 
 
 class TransportError(Exception):
@@ -76,6 +77,7 @@ class InProcessBroker:
         self._seen: set[str] = set()
         self._seq = itertools.count(1)
         self._ready = threading.Condition(self._lock)
+        self._deliveries: dict[int, int] = {}
         self.published = 0
 
     def publish(self, items: Sequence[Outgoing]) -> list[str | None]:
@@ -98,8 +100,9 @@ class InProcessBroker:
             out = []
             while queue and len(out) < batch:
                 seq, delivery = queue.popleft()
+                self._deliveries[seq] = self._deliveries.get(seq, 0) + 1
                 delivery = Delivery(delivery.data, delivery.sender, delivery.header_id, handle=seq,
-                                    redelivered=delivery.redelivered)
+                                    redelivered=delivery.redelivered, deliveries=self._deliveries[seq])
                 self._pending[seq] = (county_code, delivery)
                 out.append(delivery)
             return out
@@ -108,6 +111,7 @@ class InProcessBroker:
         with self._lock:
             for d in deliveries:
                 self._pending.pop(d.handle, None)
+                self._deliveries.pop(d.handle, None)
 
     def nak(self, deliveries: Sequence[Delivery], *, delay: float = 0) -> None:
         with self._lock:
@@ -293,10 +297,11 @@ class NatsTransport(Transport):
         for m in msgs:
             sender = m.subject.rsplit(".", 1)[-1] if m.subject.count(".") >= 2 else None
             header_id = (m.headers or {}).get(MSG_ID_HEADER)
-            redelivered = False
+            deliveries = 1
             with contextlib.suppress(Exception):
-                redelivered = m.metadata.num_delivered > 1
-            out.append(Delivery(m.data, sender, header_id, handle=m, redelivered=redelivered))
+                deliveries = m.metadata.num_delivered
+            out.append(Delivery(m.data, sender, header_id, handle=m, redelivered=deliveries > 1,
+                                deliveries=deliveries))
         return out
 
     def ack(self, deliveries: Sequence[Delivery]) -> None:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from renkou.accounts.scope import scope_for
 from renkou.accounts.services import audit_record
-from renkou.core.errors import PermissionDenied, RuleViolation
+from renkou.core.errors import NotFound, PermissionDenied, RuleViolation
 from renkou.core.forms import add_violations
 from renkou.core.views import page
 from renkou.migrants import rules, selectors, services
@@ -125,6 +125,25 @@ def unmatched(request):
         return redirect("exchange_unmatched")
     return render(request, "migrants/unmatched.html", {
         "section": "exchange", "rows": selectors.unmatched_list(county)[:LIMIT]})
+
+
+@page
+def dead(request):
+    county = _county(request)
+    if request.method == "POST":
+        if not scope_for(request.user).can_write:
+            raise PermissionDenied
+        try:
+            item = services.dead_letter_retry(item=selectors.dead_get(county, int(request.POST.get("item", 0))),
+                                              by=request.user)
+            messages.success(request, _("Applied again: %(status)s.") % {"status": item.get_status_display()})
+        except RuleViolation as exc:
+            messages.error(request, _("It failed again: %(error)s") % {"error": exc.message})
+        except (NotFound, ValueError):
+            messages.error(request, _("This message is no longer dead-lettered."))
+        return redirect("exchange_dead")
+    return render(request, "migrants/dead.html", {
+        "section": "exchange", "rows": selectors.dead_list(county)[:LIMIT]})
 
 
 @page

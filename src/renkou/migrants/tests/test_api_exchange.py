@@ -143,3 +143,28 @@ def test_the_statistician_reads_but_may_not_answer(api, personas, received):
     assert len(due) == 1
     rid = due[0]["id"]
     assert stat.post(f"/exchange/requests/{rid}/answer", {"matched": False}).status_code == 403
+
+
+def test_dead_letters_listed_and_retried(api, personas, county, second_county):
+    """A dead letter (a message whose processing failed on every delivery) is listed and applied again on retry;
+    the statistician reads but may not retry (the whole path from the consumer: test_exchange_batches.py)."""
+    from renkou.migrants.models import InboxMessage
+
+    mei = person_in(county.dc_village1, name="李梅")
+    services.verify_request_send(county_code=B, to_county=A, name=mei.name, sex="2", birth_date=mei.birth_date,
+                                 id_number=mei.id_number, sender_role="destination", by=None)
+    row = OutboxMessage.objects.get(county_code=B)
+    (item,) = services.unpack(bytes(row.body), county_code=A, sender=B)
+    dead = services.dead_letter_record(county_code=A, item=item, error="RuntimeError: boom", deliveries=5)
+    admin = api.as_(personas.admin)
+    assert admin.get("/exchange/status").json()["dead"] == 1
+    (listed,) = admin.get("/exchange/dead").json()
+    assert (listed["id"], listed["status"], listed["reason"]) == (dead.pk, "dead", "failed 5 times: RuntimeError: boom")
+    assert [m["id"] for m in admin.get("/exchange/inbox", status="dead").json()] == [dead.pk]
+    assert api.as_(personas.statistician).post(f"/exchange/dead/{dead.pk}/retry").status_code == 403
+    answer = admin.post(f"/exchange/dead/{dead.pk}/retry").json()
+    assert answer["status"] == "applied"
+    assert InboxMessage.objects.get(pk=answer["id"]).message_id == row.message_id
+    assert OutboxMessage.objects.filter(county_code=A, kind="feedback").count() == 1  # answered once
+    assert admin.get("/exchange/dead").json() == []
+    assert admin.post(f"/exchange/dead/{dead.pk}/retry").status_code == 404

@@ -42,6 +42,10 @@ class Command(BaseCommand):
         dp.add_argument("--partner", required=True, help="the second county's code, e.g. 500231")
         dp.add_argument("--file", required=True, help="where to write the shared migrants (JSON)")
         dp.add_argument("--seed", type=int, default=1)
+        rt = sub.add_parser("retry", help="apply dead-lettered messages again (after fixing their cause)")
+        rt.add_argument("--county")
+        rt.add_argument("ids", nargs="*", type=int, help="inbox ids of the dead letters (see status)")
+        rt.add_argument("--all", action="store_true", help="every dead letter of the county")
         cfg = sub.add_parser("nats-config", help="print a nats-server accounts block, one user per county")
         cfg.add_argument("--county", action="append", required=True, dest="counties")
 
@@ -86,7 +90,9 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"exchange {county}: connected to {config.url}, stream {config.stream}")
         node = Node(county, transport, batch=settings.EXCHANGE["BATCH"],
-                    auto_feedback=settings.EXCHANGE["AUTO_FEEDBACK"])
+                    auto_feedback=settings.EXCHANGE["AUTO_FEEDBACK"], pack=settings.EXCHANGE["PACK"],
+                    max_deliver=settings.EXCHANGE["MAX_DELIVER"],
+                    single_peers=settings.EXCHANGE["SINGLE_PEERS"].replace(",", " ").split())
         try:
             node.run(stop, idle_timeout=opts["idle"])
         finally:
@@ -96,6 +102,7 @@ class Command(BaseCommand):
     def _status(self, opts) -> None:
         county = self._county(opts)
         s = selectors.status(county)
+        dead = list(selectors.dead_list(county)[:20])
         broker = None
         if opts["broker"]:
             from renkou.migrants.transports import NatsTransport
@@ -115,6 +122,8 @@ class Command(BaseCommand):
             "lag_seconds": None if s.lag_seconds is None else round(s.lag_seconds, 1),
             "inbox": s.inbox, "unmatched": s.unmatched,
             "requests": {"open": s.requests_open, "overdue": s.requests_overdue},
+            "dead": [{"id": m.pk, "message_id": str(m.message_id), "kind": m.kind, "from_county": m.from_county,
+                      "reason": m.reason} for m in dead],
             "broker": broker,
             "errors": [{"at": e.at.isoformat(), "where": e.where, "message": e.message} for e in s.errors],
         }
@@ -128,11 +137,40 @@ class Command(BaseCommand):
         w("inbox: " + ", ".join(f"{k} {v}" for k, v in s.inbox.items()))
         w(f"unmatched (waiting for an officer): {s.unmatched}")
         w(f"requests to answer: {s.requests_open} open, {s.requests_overdue} overdue")
+        w(f"dead letters (failed on every delivery; renkou exchange retry): {s.dead}")
+        for m in dead:
+            w(f"  #{m.pk} {m.kind} from {m.from_county} {m.message_id}: {m.reason}")
         if broker is not None:
             w(f"broker: {broker}")
         w(f"last errors: {len(s.errors) or 'none'}")
         for e in s.errors:
             w(f"  {e.at:%Y-%m-%d %H:%M:%S} {e.where}: {e.message}")
+
+    def _retry(self, opts) -> None:
+        from renkou.core.errors import RuleViolation
+        from renkou.migrants import services
+
+        county = self._county(opts)
+        if not opts["ids"] and not opts["all"]:
+            raise CommandError("name the dead letters to retry (ids from `renkou exchange status`) or --all")
+        items = list(selectors.dead_list(county)) if opts["all"] else []
+        for pk in opts["ids"]:
+            try:
+                items.append(selectors.dead_get(county, pk))
+            except NotFound as exc:
+                raise CommandError(f"#{pk} is not a dead letter of county {county}") from exc
+        failed = 0
+        for item in items:
+            try:
+                new = services.dead_letter_retry(item=item, by=None)
+            except RuleViolation as exc:
+                failed += 1
+                self.stdout.write(f"#{item.pk} {item.message_id}: {exc.message}")
+            else:
+                self.stdout.write(f"#{item.pk} {item.message_id}: {new.status}")
+        self.stdout.write(f"retried {len(items)}: {len(items) - failed} applied, {failed} failed again")
+        if failed:
+            raise CommandError(f"{failed} dead letter(s) failed again")
 
     def _setup(self, opts) -> None:
         from renkou.migrants.transports import provision
