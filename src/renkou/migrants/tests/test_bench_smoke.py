@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SRC = Path(__file__).resolve().parents[3]
 
 
+@pytest.mark.any_database
 def test_bench_exchange_runs_and_prints_its_figures(nats_url, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(SRC), "RENKOU_DATA_DIR": str(tmp_path), "RENKOU_NATS_URL": nats_url,
            "DJANGO_SETTINGS_MODULE": "renkou.settings"}
@@ -29,6 +32,7 @@ def test_bench_exchange_runs_and_prints_its_figures(nats_url, tmp_path):
     assert re.search(r"load average before / after \(1 min\)\s+[\d.]+ / [\d.]+ on \d+ cores", out)
 
 
+@pytest.mark.any_database
 def test_bench_exchange_in_one_process(nats_url, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(SRC), "RENKOU_DATA_DIR": str(tmp_path), "RENKOU_NATS_URL": nats_url,
            "DJANGO_SETTINGS_MODULE": "renkou.settings"}

@@ -38,6 +38,7 @@ def migrated(tmp_path_factory) -> Path:
     return folder / "renkou.sqlite3"
 
 
+@pytest.mark.any_database
 def test_worker_process_answers_with_a_rejection_and_stops_cleanly_on_sigterm(nats_names, tmp_path, migrated):
     env = {**os.environ, "PYTHONPATH": str(SRC), "RENKOU_DATA_DIR": str(tmp_path), "RENKOU_COUNTY_CODE": B,
            "RENKOU_NATS_URL": nats_names.url, "RENKOU_NATS_STREAM": nats_names.stream,
@@ -74,6 +75,7 @@ def test_worker_process_answers_with_a_rejection_and_stops_cleanly_on_sigterm(na
     assert data["inbox"]["rejected"] == 1 and data["outbox"] == {"pending": 0, "sent": 1, "rejected": 0}
 
 
+@pytest.mark.any_database
 def test_worker_killed_mid_stream_and_restarted_applies_each_message_once(nats_names, tmp_path, migrated):
     """kill -9 while the worker receives; after a restart every message is recorded once and answered once."""
     config = replace(nats_names, ack_wait=1.0)
