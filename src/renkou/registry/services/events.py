@@ -65,36 +65,16 @@ def births_renumber(mother: Person) -> None:
         Event.objects.bulk_update(stale, ["birth_order"])
 
 
-@transaction.atomic
-def birth_register(
-    *,
-    by: User,
-    mother: Person,
-    born_on: date,
-    sex: str,
-    live_born: bool = True,
-    name: str = "",
-    father: Person | None = None,
-    id_number: str | None = None,
-    place: str = "",
-    unit: OrgUnit | None = None,
-    ethnicity: str | None = None,
-    household: Household | None = None,
-    confirm: Iterable[str] = (),
-    channel: str = "web",
-) -> Event:
-    """Register a birth to ``mother``. A live birth creates the child's person record."""
-    require_writer(by)
-    require_person_in_scope(by, mother)
-    require_current(mother, "mother")
-    # Work on the stored rows, locked, not on objects the caller may hold from before another write.
-    mother = Person.objects.select_for_update(of=("self",)).select_related(
-        "household", "residence_unit", "registration_unit").get(pk=mother.pk)
-    if father is not None:
-        father = Person.objects.select_for_update().get(pk=father.pk)
+def birth_check(
+    *, mother: Person, father: Person | None, born_on: date, sex: str, place: str = "", live_born: bool = True,
+    name: str = "", today: date | None = None,
+) -> None:
+    """The rules of a birth (no query): dates, sex and place codes, the mother's and the father's ages and
+    deaths, a name for a live-born child. Raises RuleViolation(s). Shared by ``birth_register`` and the bulk
+    import."""
     problems = Problems()
     checks = [
-        lambda: require_not_future(born_on, "born_on"),
+        lambda: require_not_future(born_on, "born_on", today),
         lambda: require_code("sex", sex, "sex"),
         lambda: require_code("birth_place", place, "place", blank=True),
     ]
@@ -128,22 +108,63 @@ def birth_register(
         problems.add(RuleViolation("name", _("A live-born child needs a name (a temporary one will do).")))
     problems.raise_if_any()
 
+
+def birth_child_fields(
+    *, mother: Person, sex: str, born_on: date, name: str, father: Person | None, id_number: str | None,
+    ethnicity: str | None, household: Household | None,
+) -> dict:
+    """The person_create keyword arguments of a live-born child: the mother's household, units and status."""
+    household = household or mother.household
+    mother_lives_here = mother.residence_status in {ResidenceStatus.RESIDENT, ResidenceStatus.IN}
+    return dict(
+        name=name, sex=sex, birth_date=born_on, id_number=id_number,
+        ethnicity=ethnicity or mother.ethnicity, marital_status="10",
+        household=household, relation_to_head=_relation_for_child(mother, sex) if household else "",
+        registration_unit=mother.registration_unit,
+        residence_unit=mother.residence_unit if mother_lives_here else None,
+        residence_status=mother.residence_status if mother.residence_status != ResidenceStatus.LEFT
+        else ResidenceStatus.OUT,
+        other_county_code=mother.other_county_code, mother=mother, father=father)
+
+
+@transaction.atomic
+def birth_register(
+    *,
+    by: User,
+    mother: Person,
+    born_on: date,
+    sex: str,
+    live_born: bool = True,
+    name: str = "",
+    father: Person | None = None,
+    id_number: str | None = None,
+    place: str = "",
+    unit: OrgUnit | None = None,
+    ethnicity: str | None = None,
+    household: Household | None = None,
+    confirm: Iterable[str] = (),
+    channel: str = "web",
+) -> Event:
+    """Register a birth to ``mother``. A live birth creates the child's person record."""
+    require_writer(by)
+    require_person_in_scope(by, mother)
+    require_current(mother, "mother")
+    # Work on the stored rows, locked, not on objects the caller may hold from before another write.
+    mother = Person.objects.select_for_update(of=("self",)).select_related(
+        "household", "residence_unit", "registration_unit").get(pk=mother.pk)
+    if father is not None:
+        father = Person.objects.select_for_update().get(pk=father.pk)
+    birth_check(mother=mother, father=father, born_on=born_on, sex=sex, place=place, live_born=live_born,
+                name=name)
+
     unit = unit or mother.residence_unit or mother.registration_unit
     require_village_or_below(unit, "unit")
     require_unit_in_scope(by, unit, "unit")
     child = None
     if live_born:
-        household = household or mother.household
-        mother_lives_here = mother.residence_status in {ResidenceStatus.RESIDENT, ResidenceStatus.IN}
         child = person_create(
-            by=by, name=name, sex=sex, birth_date=born_on, id_number=id_number,
-            ethnicity=ethnicity or mother.ethnicity, marital_status="10",
-            household=household, relation_to_head=_relation_for_child(mother, sex) if household else "",
-            registration_unit=mother.registration_unit,
-            residence_unit=mother.residence_unit if mother_lives_here else None,
-            residence_status=mother.residence_status if mother.residence_status != ResidenceStatus.LEFT
-            else ResidenceStatus.OUT,
-            other_county_code=mother.other_county_code, mother=mother, father=father,
+            by=by, **birth_child_fields(mother=mother, sex=sex, born_on=born_on, name=name, father=father,
+                                        id_number=id_number, ethnicity=ethnicity, household=household),
             confirm=confirm, channel=channel, history_action="birth",
         )
     event = Event.objects.create(
@@ -160,6 +181,18 @@ def birth_register(
     return event
 
 
+def death_check(*, person: Person, died_on: date, events_after: bool, today: date | None = None) -> None:
+    """The rules of a death (no query): ``events_after`` says whether events after ``died_on`` are on record for
+    the person (moves, a death, births given). Shared by ``death_register`` and the bulk import."""
+    require_not_future(died_on, "died_on", today)
+    if person.death_date is not None:
+        raise RuleViolation("person", _("This person's death is already registered."), code="dead")
+    if died_on < person.birth_date:
+        raise RuleViolation("died_on", _("The date of death is before the birth date."), code="before_birth")
+    if events_after:
+        raise RuleViolation("died_on", _("Events after this date are on record for this person."), code="order")
+
+
 @transaction.atomic
 def death_register(
     *, by: User, person: Person, died_on: date, unit: OrgUnit | None = None, note: str = "", channel: str = "web"
@@ -168,15 +201,9 @@ def death_register(
     require_person_in_scope(by, person)
     require_current(person, "person")
     person = Person.objects.select_for_update().get(pk=person.pk)
-    require_not_future(died_on, "died_on")
-    if person.death_date is not None:
-        raise RuleViolation("person", _("This person's death is already registered."))
-    if died_on < person.birth_date:
-        raise RuleViolation("died_on", _("The date of death is before the birth date."))
     later = Event.objects.filter(person=person, date__gt=died_on).exclude(kind=EventKind.BIRTH).exists() or \
         Event.objects.filter(mother=person, date__gt=died_on).exists()
-    if later:
-        raise RuleViolation("died_on", _("Events after this date are on record for this person."))
+    death_check(person=person, died_on=died_on, events_after=later)
     unit = unit or person.residence_unit or person.registration_unit
     require_unit_in_scope(by, unit, "unit")
     event = Event.objects.create(kind=EventKind.DEATH, person=person, date=died_on, unit=unit, note=note or "",
@@ -200,6 +227,54 @@ def death_register(
     return event
 
 
+def move_out_plan(
+    person: Person, *, moved_on: date, to_unit: OrgUnit | None = None, to_county: str = "",
+    registration_moved: bool = False, last_move: date | None = None, today: date | None = None,
+) -> dict:
+    """The rules of moving away (no query; ``last_move`` is the date of the person's latest move on record) and
+    what changes: {field: new value} of the person's fields, plus "to_county" normalised. Raises RuleViolation.
+    Shared by ``move_out_register`` and the bulk import."""
+    require_not_future(moved_on, "moved_on", today)
+    require_alive_on(person, moved_on, "moved_on")
+    if bool(to_unit) == bool(to_county):
+        raise RuleViolation("to_unit", _("Give either the village moved to or the county moved to."),
+                            code="destination")
+    if last_move and moved_on < last_move:
+        raise RuleViolation("moved_on", _("A later move is already on record for this person."), code="order")
+    after: dict = {}
+    if to_unit is not None:
+        require_village_or_below(to_unit, "to_unit")
+        if person.residence_status in {ResidenceStatus.OUT, ResidenceStatus.LEFT}:
+            raise RuleViolation("to_unit", _("This person does not live in the county; register a move in."),
+                                code="not_here")
+        if to_unit.pk == person.residence_unit_id:
+            raise RuleViolation("to_unit", _("This is already the unit of residence."), code="same_unit")
+        after["residence_unit"] = to_unit
+        if registration_moved and person.registration_unit_id is not None:
+            after["registration_unit"] = to_unit
+            if person.household_id is not None and person.household.unit_id != to_unit.pk:
+                # The registration leaves the household's village: so does the membership (户口迁出).
+                after["household"], after["relation_to_head"] = None, ""
+        after["to_county"] = ""
+    else:
+        to_county = _county_code("to_county", to_county)
+        if person.residence_status in {ResidenceStatus.OUT, ResidenceStatus.LEFT}:
+            raise RuleViolation("person", _("This person already lives in another county."), code="not_here")
+        if person.residence_status == ResidenceStatus.IN or registration_moved:
+            # Departed for good. The record stays with the unit the person last belonged to (their unit of
+            # registration, or of residence for an in-migrant), so that it stays reachable for its history.
+            after["residence_status"] = ResidenceStatus.LEFT
+            after["registration_unit"] = person.registration_unit or person.residence_unit
+            if person.household_id is not None:
+                after["household"], after["relation_to_head"] = None, ""
+        else:
+            after["residence_status"] = ResidenceStatus.OUT
+        after["residence_unit"] = None
+        after["other_county_code"] = to_county
+        after["to_county"] = to_county
+    return after
+
+
 @transaction.atomic
 def move_out_register(
     *,
@@ -221,49 +296,17 @@ def move_out_register(
     require_person_in_scope(by, person)
     require_current(person, "person")
     person = Person.objects.select_for_update().get(pk=person.pk)
-    require_not_future(moved_on, "moved_on")
-    require_alive_on(person, moved_on, "moved_on")
-    if bool(to_unit) == bool(to_county):
-        raise RuleViolation("to_unit", _("Give either the village moved to or the county moved to."))
     last = Event.objects.filter(person=person, kind__in=[EventKind.MOVE_IN, EventKind.MOVE_OUT]).order_by(
         "-date").values_list("date", flat=True).first()
-    if last and moved_on < last:
-        raise RuleViolation("moved_on", _("A later move is already on record for this person."))
+    after = move_out_plan(person, moved_on=moved_on, to_unit=to_unit, to_county=to_county,
+                          registration_moved=registration_moved, last_move=last)
+    to_county = after.pop("to_county")
     from_unit = person.residence_unit
-    before = {f: getattr(person, f) for f in ("residence_unit", "residence_status", "other_county_code",
-                                               "registration_unit")}
-    if to_unit is not None:
-        require_village_or_below(to_unit, "to_unit")
-        if person.residence_status in {ResidenceStatus.OUT, ResidenceStatus.LEFT}:
-            raise RuleViolation("to_unit", _("This person does not live in the county; register a move in."))
-        if to_unit.pk == person.residence_unit_id:
-            raise RuleViolation("to_unit", _("This is already the unit of residence."))
-        person.residence_unit = to_unit
-        if registration_moved and person.registration_unit_id is not None:
-            person.registration_unit = to_unit
-            if person.household_id is not None and person.household.unit_id != to_unit.pk:
-                # The registration leaves the household's village: so does the membership (户口迁出).
-                before["household"], before["relation_to_head"] = person.household, person.relation_to_head
-                person.household, person.relation_to_head = None, ""
-        to_county = ""
-    else:
-        to_county = _county_code("to_county", to_county)
-        if person.residence_status in {ResidenceStatus.OUT, ResidenceStatus.LEFT}:
-            raise RuleViolation("person", _("This person already lives in another county."))
-        if person.residence_status == ResidenceStatus.IN or registration_moved:
-            # Departed for good. The record stays with the unit the person last belonged to (their unit of
-            # registration, or of residence for an in-migrant), so that it stays reachable for its history.
-            person.residence_status = ResidenceStatus.LEFT
-            person.registration_unit = person.registration_unit or from_unit
-            if person.household_id is not None:
-                before["household"], before["relation_to_head"] = person.household, person.relation_to_head
-                person.household, person.relation_to_head = None, ""
-        else:
-            person.residence_status = ResidenceStatus.OUT
-        person.residence_unit = None
-        person.other_county_code = to_county
     unit = from_unit or person.registration_unit
     require_unit_in_scope(by, unit, "unit")
+    before = {f: getattr(person, f) for f in after}
+    for f, value in after.items():
+        setattr(person, f, value)
     event = Event.objects.create(kind=EventKind.MOVE_OUT, person=person, date=moved_on, unit=unit,
                                  from_unit=from_unit, to_unit=to_unit, to_county=to_county, note=note or "",
                                  recorded_at=timezone.now(), recorded_by=by, source=channel)
@@ -274,6 +317,31 @@ def move_out_register(
     audit_write(by=by, object_type="event", object_id=event.pk, unit_id=unit.pk if unit else None,
                 what="move_out_register", channel=channel, person_id=person.pk)
     return event
+
+
+def move_in_check(*, moved_on: date, to_unit: OrgUnit, from_county: str, today: date | None = None) -> str:
+    """The rules every move in meets (no query); returns the county code normalised."""
+    require_not_future(moved_on, "moved_on", today)
+    require_village_or_below(to_unit, "to_unit")
+    return _county_code("from_county", from_county)
+
+
+def move_in_plan(person: Person, *, moved_on: date, to_unit: OrgUnit, from_county: str,
+                 household: Household | None = None) -> dict:
+    """A returning person (no query): the rules and {field: new value}. Shared by ``move_in_register`` and the
+    bulk import."""
+    require_alive_on(person, moved_on, "moved_on")
+    if person.residence_status not in {ResidenceStatus.OUT, ResidenceStatus.LEFT}:
+        raise RuleViolation("person", _("This person already lives in the county."), code="here")
+    after: dict = {"residence_unit": to_unit}
+    if person.residence_status == ResidenceStatus.OUT:
+        after["residence_status"], after["other_county_code"] = ResidenceStatus.RESIDENT, ""
+    else:  # registered elsewhere now: living here from another county
+        after["residence_status"], after["other_county_code"] = ResidenceStatus.IN, from_county
+        after["registration_unit"] = None
+    if household is not None:
+        after["household"] = household
+    return after
 
 
 @transaction.atomic
@@ -293,30 +361,19 @@ def move_in_register(
     """Someone arrives from another county: a returning out-migrant (``person``) or a newcomer (``new_person``,
     the keyword arguments of person_create), who is registered as living here from ``from_county``."""
     require_writer(by)
-    require_not_future(moved_on, "moved_on")
-    require_village_or_below(to_unit, "to_unit")
+    from_county = move_in_check(moved_on=moved_on, to_unit=to_unit, from_county=from_county)
     require_unit_in_scope(by, to_unit, "to_unit")
-    from_county = _county_code("from_county", from_county)
     if (person is None) == (new_person is None):
         raise RuleViolation("person", _("Give either the returning person or the newcomer's details."))
     if person is not None:
         require_person_in_scope(by, person)
         require_current(person, "person")
         person = Person.objects.select_for_update().get(pk=person.pk)
-        require_alive_on(person, moved_on, "moved_on")
-        if person.residence_status not in {ResidenceStatus.OUT, ResidenceStatus.LEFT}:
-            raise RuleViolation("person", _("This person already lives in the county."))
-        before = {f: getattr(person, f) for f in ("residence_unit", "residence_status", "other_county_code",
-                                                   "household")}
-        person.residence_unit = to_unit
-        if person.residence_status == ResidenceStatus.OUT:
-            person.residence_status, person.other_county_code = ResidenceStatus.RESIDENT, ""
-        else:  # registered elsewhere now: living here from another county
-            person.residence_status, person.other_county_code = ResidenceStatus.IN, from_county
-            before["registration_unit"] = person.registration_unit
-            person.registration_unit = None
-        if household is not None:
-            person.household = household
+        after = move_in_plan(person, moved_on=moved_on, to_unit=to_unit, from_county=from_county,
+                             household=household)
+        before = {f: getattr(person, f) for f in after}
+        for f, value in after.items():
+            setattr(person, f, value)
         person.version += 1
         person.save(update_fields=[*before.keys(), "version", "updated_at"])
         changes = {f: (before[f], getattr(person, f)) for f in before if before[f] != getattr(person, f)}
