@@ -21,14 +21,15 @@ from django.utils.translation import gettext_lazy as _
 from renkou.accounts.models import User
 from renkou.accounts.scope import scope_for
 from renkou.core.errors import PermissionDenied, RuleViolation
-from renkou.intake import households, persons
+from renkou.intake import events, households, marriages, persons
 from renkou.intake.models import ImportKind, ImportRun, ImportStatus
 from renkou.intake.readers import read_table
 from renkou.intake.report import column_header, write_report
 from renkou.registry.idnumbers import mask_in_text
 
 MAX_PROBLEMS_KEPT = 500
-ENGINES = {ImportKind.PERSONS: persons, ImportKind.HOUSEHOLDS: households}
+ENGINES = {ImportKind.PERSONS: persons, ImportKind.HOUSEHOLDS: households, ImportKind.MARRIAGES: marriages,
+           ImportKind.EVENTS: events}
 
 
 def imports_dir(run: ImportRun) -> Path:

@@ -2,13 +2,27 @@
 keeps the person's history and records the act in the audit log."""
 
 from renkou.registry.services.events import (
+    birth_check,
+    birth_child_fields,
     birth_register,
     births_renumber,
+    death_check,
     death_register,
+    move_in_check,
+    move_in_plan,
     move_in_register,
+    move_out_plan,
     move_out_register,
 )
-from renkou.registry.services.marriages import marriage_end, marriage_register
+from renkou.registry.services.marriages import (
+    marriage_check_end,
+    marriage_check_new,
+    marriage_check_spouses,
+    marriage_end,
+    marriage_register,
+    marriage_status_after,
+    marriage_unit,
+)
 from renkou.registry.services.merge import person_merge
 from renkou.registry.services.persons import (
     EDITABLE_FIELDS,
@@ -26,6 +40,17 @@ from renkou.registry.services.persons import (
 from renkou.registry.services.views import household_view, person_reveal_id_number, person_view
 
 __all__ = [
+    "birth_check",
+    "birth_child_fields",
+    "death_check",
+    "move_in_check",
+    "move_in_plan",
+    "move_out_plan",
+    "marriage_check_end",
+    "marriage_check_new",
+    "marriage_check_spouses",
+    "marriage_status_after",
+    "marriage_unit",
     "EDITABLE_FIELDS",
     "birth_register",
     "births_renumber",

@@ -98,7 +98,7 @@ def birth_check(
     if father is not None:
         if father.sex != "1":
             problems.add(RuleViolation("father", _("The father must be a man.")))
-        if father.pk == mother.pk:
+        if father is mother or (father.pk is not None and father.pk == mother.pk):
             problems.add(RuleViolation("father", _("The father cannot be the mother.")))
         if born_on <= father.birth_date or age_on(father.birth_date, born_on) < MOTHER_MIN_AGE:
             problems.add(RuleViolation("father", _("The father is too young for this birth.")))
