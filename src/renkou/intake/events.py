@@ -108,6 +108,7 @@ class _Rows:
         self.by_number: dict[str, int] = {}  # ID number → row of this file that creates the person
         self.created: dict[int, Person] = {}  # row → the person it creates (unsaved)
         self.status: dict[int, str] = {}
+        self.existing: dict[int, Person] = {}  # row → the registered person it concerns (a reference follows it)
 
     def find(self, out: RowOutcome, name: str, raw: Any) -> tuple[Person | None, int | None]:
         ref_row = f.parse_row_ref(raw)
@@ -131,6 +132,8 @@ class _Rows:
             out.reject(name, "reference_rejected",
                        _("Row %(row)s, which this row refers to, is rejected.") % {"row": ref_row})
             return None, None
+        if ref_row in self.existing:
+            return self.existing[ref_row], None
         if ref_row not in self.created:
             out.reject(name, "reference_unknown", _("Row %(row)s creates no person.") % {"row": ref_row})
             return None, None
@@ -190,6 +193,8 @@ def _person_cell(out, cols, refs, rows, state) -> tuple[Person | None, int | Non
     person, row = rows.find(out, "id_number", raw)
     if person is None:
         return None, None, None
+    if row is None:
+        rows.existing[out.row] = person
     key = ("row", row) if row else person.pk
     return person, row, key
 
