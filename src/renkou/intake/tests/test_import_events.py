@@ -4,9 +4,15 @@ idempotency, all-or-nothing and partial runs, the report round trip, the CLI and
 from __future__ import annotations
 
 import io
-from datetime import date
+import os
+import time
+from datetime import date, timedelta
 
-from renkou.intake.services import import_file
+from django.utils import timezone
+
+from renkou.intake.jobs import INTERRUPTED
+from renkou.intake.models import ImportRun
+from renkou.intake.services import import_file, import_run_create, progress_path
 from renkou.intake.tests.helpers import csv_bytes, read_xlsx, xlsx_bytes
 from renkou.registry.models import Event, Marriage, Person
 from renkou.registry.services import marriage_register
@@ -187,3 +193,30 @@ def test_cli_and_api_take_events(personas, county, tmp_path, capsys):
     assert b"".join(client.get("/api/v1/imports/templates/events").streaming_content)[:2] == b"PK"
     page = client.get("/intake/")
     assert b'value="events"' in page.content and b'value="marriages"' in page.content
+
+
+def test_a_run_left_running_by_a_dead_process_is_listed_as_interrupted(personas, settings):
+    def run_left(minutes_ago: int, touched_minutes_ago: int | None) -> ImportRun:
+        run = import_run_create(by=personas.dongcheng, kind="events", data=b"x", file_name=f"{minutes_ago}.csv")
+        ImportRun.objects.filter(pk=run.pk).update(
+            status="running", started_at=timezone.now() - timedelta(minutes=minutes_ago))
+        if touched_minutes_ago is not None:
+            path = progress_path(run)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text('{"done": 2000, "total": 9000, "phase": "checking"}')
+            then = time.time() - touched_minutes_ago * 60
+            os.utime(path, (then, then))
+        return run
+
+    dead = run_left(60, 30)  # started an hour ago, no progress for 30 minutes
+    no_file = run_left(60, None)
+    busy = run_left(60, 1)  # a long file whose progress moved a minute ago (another process)
+    fresh = run_left(2, None)
+    client = client_for(personas.dongcheng)
+    listed = {r["id"]: r for r in client.get("/api/v1/imports").json()}
+    assert (listed[dead.pk]["status"], listed[no_file.pk]["status"]) == ("failed", "failed")
+    assert (listed[busy.pk]["status"], listed[fresh.pk]["status"]) == ("running", "running")
+    dead.refresh_from_db()
+    assert dead.message == INTERRUPTED and dead.finished_at is not None
+    page = client.get(f"/intake/{busy.pk}/")
+    assert page.status_code == 200
