@@ -66,9 +66,9 @@ def check_rows(*, by: User, table: Table, progress: Callable[[int, int], None] |
             if f.is_blank(raw):
                 out.reject(name, "required", _("This column is required."))
             elif name == "husband":
-                husband = refs.person(out, name, raw)
+                husband = refs.person(out, name, raw, scoped=False)
             else:
-                wife = refs.person(out, name, raw)
+                wife = refs.person(out, name, raw, scoped=False)
         married_on = refs.date(out, "married_on", cell(row, cols, "married_on"), required=True)
         unit = refs.unit(out, "unit", cell(row, cols, "unit"))
         ended_on = refs.date(out, "ended_on", cell(row, cols, "ended_on"))

@@ -89,8 +89,9 @@ class Refs:
                 out.reject(name, "id_number", _("Not an ID number."))
         return number
 
-    def person(self, out: RowOutcome, name: str, raw: Any) -> Person | None:
-        """A person on the register by ID number; outside the user's area counts as unknown."""
+    def person(self, out: RowOutcome, name: str, raw: Any, *, scoped: bool = True) -> Person | None:
+        """A person on the register by ID number, in the user's area (unless ``scoped`` is false: the caller's
+        rule decides, as for a marriage, where one spouse in the area is enough)."""
         number = self.id_number(out, name, raw)
         if number is None:
             return None
@@ -98,7 +99,7 @@ class Refs:
         if person is None:
             out.reject(name, "reference_unknown", _("No person with this ID number is registered."))
             return None
-        if not (self.scope.covers(person.residence_unit_id) or self.scope.covers(person.registration_unit_id)):
+        if scoped and not (self.scope.covers(person.residence_unit_id) or self.scope.covers(person.registration_unit_id)):
             out.reject(name, "scope", _("This ID number is registered to a person outside your area."))
             return None
         return person

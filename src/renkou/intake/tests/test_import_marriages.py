@@ -80,7 +80,7 @@ def test_every_rule_names_its_row_and_column(personas, county, tmp_path):
     assert got[2] == [("married_on", "future")]
     assert got[3] == [("married_on", "date_impossible")]
     assert got[4] == [("wife", "reference_unknown")]
-    assert got[5] == [("husband", "scope"), ("wife", "scope")]
+    assert got[5] == [("husband", "scope")]
     assert got[6] == [("unit", "unit_unknown")]
     assert got[7] == [("ended_on", "order")]
     assert got[8] == [("end_reason", "reason")]
@@ -91,6 +91,13 @@ def test_every_rule_names_its_row_and_column(personas, county, tmp_path):
     assert report[0][-1] == "错误信息" and report[1][-1].startswith("男方公民身份号码：")
     assert "法定婚龄" in report[2][-1] or "婚龄" in report[2][-1]
     assert Marriage.objects.count() == 0
+
+
+def test_one_spouse_in_the_area_is_enough(personas, county):
+    man = make_person(county.dc_village1, name="王强", sex="1", birth_date=date(1990, 1, 1))
+    woman = make_person(county.xc_village1, name="西女", sex="2", birth_date=date(1992, 1, 1))
+    run, _ = _run(personas.dongcheng, [[man.id_number, woman.id_number, "2020-01-01", "第一社区", "", ""]])
+    assert (run.status, Marriage.objects.get().wife_id) == ("done", woman.pk)
 
 
 def test_a_second_current_marriage_and_a_duplicate_row_are_refused(personas, county):
@@ -147,4 +154,4 @@ def test_cli_and_api_take_marriages(personas, county, tmp_path, capsys):
     assert (body["kind"], body["status"], body["created"]) == ("marriages", "done", 1)
     assert Marriage.objects.count() == 1
     template = client.get("/api/v1/imports/templates/marriages")
-    assert template.status_code == 200 and template.content[:2] == b"PK"
+    assert template.status_code == 200 and b"".join(template.streaming_content)[:2] == b"PK"
