@@ -220,3 +220,29 @@ def test_a_run_left_running_by_a_dead_process_is_listed_as_interrupted(personas,
     assert dead.message == INTERRUPTED and dead.finished_at is not None
     page = client.get(f"/intake/{busy.pk}/")
     assert page.status_code == 200
+
+
+def test_header_variants_date_cells_and_a_confirmed_warning_on_the_child_id_number(personas, county):
+    from datetime import datetime
+
+    from renkou.registry import idnumbers
+
+    mother = make_person(county.dc_village1, name="李芳", sex="2", birth_date=date(1992, 3, 4))
+    good = id_number_for(date(2024, 3, 5), "1")
+    wrong = good[:17] + ("0" if good[17] != "0" else "1")  # a wrong check character: a warning
+    assert idnumbers.check(wrong).warnings
+    headers = ["变动类型", "发生日期", "公民身份号码（婴儿）", "婴儿姓名", "性别", "母亲公民身份号码", "确认"]
+    rows = [["出生", datetime(2024, 3, 5), wrong, "王一", "1", mother.id_number, ""],
+            ["出生", 45361, "", "王二", "女", mother.id_number, ""]]  # 45361 = 2024-03-10
+    run, outcome = import_file(by=personas.dongcheng, kind="events", data=xlsx_bytes(rows, headers),
+                               file_name="e.xlsx")
+    assert run.status == "rejected" and outcome.rows[0].messages[0].warning
+    assert outcome.rows[0].messages[0].field == "id_number" and outcome.rows[1].status == "created"
+    rows[0][-1] = "是"
+    run, outcome = import_file(by=personas.dongcheng, kind="events", data=xlsx_bytes(rows, headers),
+                               file_name="e.xlsx")
+    assert (run.status, run.created) == ("done", 2), [r.messages for r in outcome.rows]
+    assert dict(Person.objects.filter(mother=mother).values_list("name", "birth_date")) == {
+        "王一": date(2024, 3, 5), "王二": date(2024, 3, 10)}
+    orders = dict(Event.objects.filter(mother=mother).values_list("person__name", "birth_order"))
+    assert orders == {"王一": 1, "王二": 2}
