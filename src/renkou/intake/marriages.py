@@ -1,7 +1,8 @@
 """Importing marriages: a marriage registered (the spouses by ID number, the date, the unit) and optionally its end
 (divorce or annulment). Every row is checked by the register's own rules (``marriage_check_spouses``,
 ``marriage_check_new``, ``marriage_unit``, ``marriage_check_end``) against the marriages on record, fetched once per
-file, and against the rows before it (a divorce on one row, the next marriage on a later one).
+file, and against the rows before it (a divorce on one row, the next marriage on a later one); the accepted rows
+are written in bulk (``marriages_write_many``).
 
 A marriage on record with the same husband, wife and date is "unchanged" (or "updated" when the file adds its
 end), so importing the same file twice changes nothing the second time.
@@ -10,7 +11,7 @@ end), so importing the same file twice changes nothing the second time.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import transaction
@@ -45,6 +46,8 @@ class MarriagePlan:
     ended_on: date | None
     reason: str
     existing: Marriage | None = None  # the marriage on record (an end added to it), else a new one
+    marriage: Marriage | None = None  # the new marriage, unsaved
+    changes: list[tuple[int, str, str, str]] = field(default_factory=list)  # marital statuses, in order
 
 
 def check_rows(*, by: User, table: Table, progress: Callable[[int, int], None] | None = None,
@@ -54,6 +57,7 @@ def check_rows(*, by: User, table: Table, progress: Callable[[int, int], None] |
     on_record = marriages_of_persons([p.pk for p in refs.persons.values()])
     # the marriages as the rows leave them: those on record, then those the accepted rows add or end
     state: list[Marriage] = list(on_record)
+    status_now = {p.pk: p.marital_status for p in refs.persons.values()}
     seen: dict[tuple[int, int, date], int] = {}
     outcomes = [RowOutcome(row=table.first_row + i, values=list(r)) for i, r in enumerate(table.rows)]
     for n, out in enumerate(outcomes, 1):
@@ -94,9 +98,9 @@ def check_rows(*, by: User, table: Table, progress: Callable[[int, int], None] |
         same = next((m for m in state if (m.husband_id, m.wife_id, m.married_on) == key), None)
         try:
             if same is not None:
-                _check_known(out, same, ended_on, reason, refs)
+                _check_known(out, same, ended_on, reason, refs, status_now)
             else:
-                _check_new(out, husband, wife, married_on, unit, ended_on, reason, state, by, refs)
+                _check_new(out, husband, wife, married_on, unit, ended_on, reason, state, by, refs, status_now)
         except RuleViolation as exc:
             add_violations(out, exc)
         if out.status != REJECTED:
@@ -108,7 +112,8 @@ def check_rows(*, by: User, table: Table, progress: Callable[[int, int], None] |
     return Outcome(rows=outcomes)
 
 
-def _check_known(out: RowOutcome, marriage: Marriage, ended_on: date | None, reason: str, refs: Refs) -> None:
+def _check_known(out: RowOutcome, marriage: Marriage, ended_on: date | None, reason: str, refs: Refs,
+                 status_now: dict[int, str]) -> None:
     if ended_on is None or marriage.ended_on == ended_on:
         out.status = UNCHANGED
         return
@@ -120,10 +125,18 @@ def _check_known(out: RowOutcome, marriage: Marriage, ended_on: date | None, rea
     out.status = UPDATED
     out.plan = MarriagePlan(marriage.husband_id, marriage.wife_id, marriage.married_on, None, ended_on, reason,
                             existing=marriage)
-    marriage.ended_on = ended_on  # in memory: what the later rows see
+    out.plan.changes = _ended(marriage, reason, status_now)
+    marriage.ended_on, marriage.end_reason = ended_on, reason  # in memory: what the later rows see, and the write
 
 
-def _check_new(out, husband, wife, married_on, unit, ended_on, reason, state, by, refs) -> None:
+def _ended(marriage: Marriage, reason: str, status_now: dict[int, str]) -> list[tuple[int, str, str, str]]:
+    after = services.marriage_end_status(reason)
+    changes = [(pid, "marriage_end", status_now.get(pid, ""), after) for pid in (marriage.husband_id, marriage.wife_id)]
+    status_now.update({marriage.husband_id: after, marriage.wife_id: after})
+    return changes
+
+
+def _check_new(out, husband, wife, married_on, unit, ended_on, reason, state, by, refs, status_now) -> None:
     services.marriage_check_new(husband=husband, wife=wife, married_on=married_on, marriages=state,
                                 today=refs.today)
     unit = services.marriage_unit(by, husband, wife, unit)
@@ -131,25 +144,25 @@ def _check_new(out, husband, wife, married_on, unit, ended_on, reason, state, by
                         unit_id=unit.pk if unit else None)
     if ended_on is not None:
         services.marriage_check_end(marriage, ended_on=ended_on, reason=reason, today=refs.today)
+    theirs = [m for m in state if {m.husband_id, m.wife_id} & {husband.pk, wife.pk}]
+    statuses = services.marriage_status_after(husband, wife, theirs)
+    changes = [(p.pk, "marriage", status_now.get(p.pk, ""), statuses[p.pk]) for p in (husband, wife)]
+    status_now.update(statuses)
+    if ended_on is not None:
+        changes += _ended(marriage, reason, status_now)
         marriage.ended_on, marriage.end_reason = ended_on, reason
     state.append(marriage)
     out.status = CREATED
-    out.plan = MarriagePlan(husband, wife, married_on, unit, ended_on, reason)
+    out.plan = MarriagePlan(husband, wife, married_on, unit, ended_on, reason, marriage=marriage, changes=changes)
 
 
 def write(*, by: User, outcome: Outcome, channel: str) -> None:
-    """The accepted rows in file order, in one transaction, through the register's services (which check their
-    rules once more against what the earlier rows wrote)."""
+    """The accepted rows in bulk, in one transaction (``marriages_write_many``): the ends added to marriages on
+    record, the new marriages, the spouses' statuses with their history, the audit entries."""
+    accepted = [o for o in outcome.rows if o.status in (CREATED, UPDATED)]
     with transaction.atomic():
-        for o in outcome.rows:
-            plan = o.plan
-            if o.status == CREATED:
-                marriage = services.marriage_register(by=by, husband=plan.husband, wife=plan.wife,
-                                                      married_on=plan.married_on, unit=plan.unit, channel=channel)
-                if plan.ended_on is not None:
-                    services.marriage_end(by=by, marriage=marriage, ended_on=plan.ended_on, reason=plan.reason,
-                                          channel=channel)
-            elif o.status == UPDATED:
-                services.marriage_end(by=by, marriage=plan.existing, ended_on=plan.ended_on, reason=plan.reason,
-                                      channel=channel)
+        services.marriages_write_many(
+            by=by, created=[o.plan.marriage for o in accepted if o.status == CREATED],
+            ended=[o.plan.existing for o in accepted if o.status == UPDATED],
+            status_changes=[c for o in accepted for c in o.plan.changes], channel=channel)
     outcome.written = True

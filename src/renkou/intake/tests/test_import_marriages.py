@@ -155,3 +155,32 @@ def test_cli_and_api_take_marriages(personas, county, tmp_path, capsys):
     assert Marriage.objects.count() == 1
     template = client.get("/api/v1/imports/templates/marriages")
     assert template.status_code == 200 and b"".join(template.streaming_content)[:2] == b"PK"
+
+
+def test_written_in_bulk_with_history_and_audit_as_the_services_write_them(personas, county):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from renkou.accounts.models import AuditEntry
+    from renkou.registry.models import PersonHistory
+
+    def couples(n):
+        return [(make_person(county.dc_village1, name=f"男{i}", sex="1", birth_date=date(1980, 1, 1)),
+                 make_person(county.dc_village1, name=f"女{i}", sex="2", birth_date=date(1982, 1, 1)))
+                for i in range(n)]
+
+    counts = []
+    for n in (1, 2, 30):  # the first warms the per-process caches (code lists, units)
+        rows = [[m.id_number, w.id_number, "2010-01-01", "", "2015-01-01", ""] for m, w in couples(n)]
+        with CaptureQueriesContext(connection) as queries:
+            run, _ = _run(personas.dongcheng, rows)
+        assert (run.status, run.created) == ("done", n)
+        counts.append(len(queries))
+    assert counts[1] == counts[2]  # no query per row
+    assert Marriage.objects.filter(end_reason="divorce").count() == 33
+    assert set(Person.objects.values_list("marital_status", flat=True)) == {"40"}
+    assert PersonHistory.objects.filter(action="marriage").count() == 66
+    assert PersonHistory.objects.filter(action="marriage_end").count() == 66
+    assert AuditEntry.objects.filter(object_type="marriage", detail__what="marriage_register").count() == 33
+    assert AuditEntry.objects.filter(object_type="marriage", detail__what="marriage_end").count() == 33
+    assert set(Person.objects.values_list("version", flat=True)) == {3}

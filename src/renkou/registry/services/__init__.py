@@ -19,9 +19,11 @@ from renkou.registry.services.marriages import (
     marriage_check_new,
     marriage_check_spouses,
     marriage_end,
+    marriage_end_status,
     marriage_register,
     marriage_status_after,
     marriage_unit,
+    marriages_write_many,
 )
 from renkou.registry.services.merge import person_merge
 from renkou.registry.services.persons import (
@@ -40,6 +42,8 @@ from renkou.registry.services.persons import (
 from renkou.registry.services.views import household_view, person_reveal_id_number, person_view
 
 __all__ = [
+    "marriage_end_status",
+    "marriages_write_many",
     "birth_check",
     "birth_child_fields",
     "death_check",

@@ -9,14 +9,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from renkou.accounts.models import User
+from renkou.accounts.models import AuditAction, User
+from renkou.accounts.services import audit_record_many
+from renkou.core.bulk import insert_many
 from renkou.core.errors import NotFound, Problems, RuleViolation
 from renkou.orgunits.models import OrgUnit
-from renkou.registry.models import Marriage, MarriageEnd, Person
+from renkou.registry.models import Marriage, MarriageEnd, Person, PersonHistory
 from renkou.registry.services._common import (
     age_on,
     audit_write,
     history_record,
+    history_row,
     require_alive_on,
     require_current,
     require_not_future,
@@ -149,7 +152,7 @@ def marriage_end(
     marriage_check_end(marriage, ended_on=ended_on, reason=reason)
     marriage.ended_on, marriage.end_reason = ended_on, reason
     marriage.save(update_fields=["ended_on", "end_reason"])
-    status = "40" if reason == MarriageEnd.DIVORCE else "10"
+    status = marriage_end_status(reason)
     for p in (marriage.husband, marriage.wife):
         history_record(person=p, by=by, action="marriage_end", changes={"marital_status": (p.marital_status, status)})
     Person.objects.filter(pk__in=[marriage.husband_id, marriage.wife_id]).update(
@@ -157,3 +160,44 @@ def marriage_end(
     audit_write(by=by, object_type="marriage", object_id=marriage.pk, unit_id=marriage.unit_id,
                 what="marriage_end", channel=channel, person_id=marriage.wife_id)
     return marriage
+
+
+def marriage_end_status(reason: str) -> str:
+    """GB/T 2261.2 status after an end: 40 divorced; 10 unmarried after an annulment."""
+    return "40" if reason == MarriageEnd.DIVORCE else "10"
+
+
+def marriages_write_many(
+    *, by: User, created: list[Marriage], ended: list[Marriage],
+    status_changes: list[tuple[int, str, str, str]], channel: str, batch_size: int = 2000,
+) -> None:
+    """Write marriages already checked with ``marriage_check_new`` / ``marriage_check_end`` in bulk (the caller
+    holds the transaction): the ends added to marriages on record (``ended``, their ``ended_on`` and
+    ``end_reason`` set), then the new marriages (ended ones included), the spouses' marital statuses with one
+    history row per change — ``status_changes`` (person id, "marriage" or "marriage_end", before, after) in the
+    order of the acts — and one audit entry per act, as ``marriage_register`` and ``marriage_end`` write them."""
+    require_writer(by)
+    if ended:
+        Marriage.objects.bulk_update(ended, ["ended_on", "end_reason"], batch_size=batch_size)
+    insert_many(Marriage, created)
+    final: dict[int, str] = {}
+    count: dict[int, int] = {}
+    for pid, _action, _before, after in status_changes:
+        final[pid] = after
+        count[pid] = count.get(pid, 0) + 1
+    ids = sorted(final)
+    persons = []
+    for i in range(0, len(ids), batch_size):
+        persons += Person.objects.select_for_update().filter(pk__in=ids[i:i + batch_size]).only("pk", "version")
+    for p in persons:
+        p.marital_status, p.version = final[p.pk], p.version + count[p.pk]
+    Person.objects.bulk_update(persons, ["marital_status", "version"], batch_size=batch_size)
+    insert_many(PersonHistory, [history_row(person_id=pid, by=by, action=action,
+                                            changes={"marital_status": (before, after)})
+                                for pid, action, before, after in status_changes])
+    acts = [(m, "marriage_register") for m in created] + [(m, "marriage_end") for m in ended]
+    acts += [(m, "marriage_end") for m in created if m.ended_on is not None]
+    audit_record_many(user_id=by.pk if by.is_authenticated else None, username=by.get_username(), channel=channel,
+                      entries=[{"action": AuditAction.CREATE if what == "marriage_register" else AuditAction.UPDATE,
+                                "object_type": "marriage", "object_id": str(m.pk), "unit_id": m.unit_id,
+                                "detail": {"what": what, "person": m.wife_id}} for m, what in acts])
