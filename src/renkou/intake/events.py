@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -40,8 +39,9 @@ from renkou.intake.persons import (
 from renkou.intake.readers import Table
 from renkou.intake.refs import Refs, cell
 from renkou.registry import services
-from renkou.registry.models import EventKind, Person, ResidenceStatus
-from renkou.registry.selectors import events_of_persons
+from renkou.registry.models import Event, EventKind, Marriage, Person, ResidenceStatus
+from renkou.registry.selectors import events_of_persons, marriages_of_persons
+from renkou.registry.services import EventWrite
 from renkou.registry.services._common import require_current, require_unit_in_scope, require_village_or_below
 
 LAYOUT = LAYOUTS["events"]
@@ -57,20 +57,6 @@ FIELD_COLUMNS = {"born_on": "date", "died_on": "date", "moved_on": "date", "pers
                  "relation_to_head": "household", "marital_status": "id_number", "residence_status": "id_number"}
 
 
-@dataclass
-class EventPlan:
-    kind: str
-    on: date
-    person: Person | None = None  # on the register
-    person_row: int | None = None  # a person this file creates (a newcomer or a child), by row
-    mother: Person | None = None
-    mother_row: int | None = None
-    father: Person | None = None
-    father_row: int | None = None
-    args: dict[str, Any] = field(default_factory=dict)
-    created: Person | None = None  # set when written: the child or the newcomer
-
-
 class _State:
     """The persons as the accepted rows leave them, with the dates of their events."""
 
@@ -80,6 +66,10 @@ class _State:
         self.dated: dict[Any, list[date]] = {}  # events (but their own birth) and births given
         self.keys: Counter = Counter()  # events on record, for idempotency
         ids = [p.pk for p in refs.persons.values()]
+        self.marriage_of: dict[int, Marriage] = {}  # the current marriage of each person on record
+        for m in marriages_of_persons(ids):
+            if m.ended_on is None:
+                self.marriage_of[m.husband_id] = self.marriage_of[m.wife_id] = m
         for e in events_of_persons(ids):
             if e.kind == EventKind.BIRTH:
                 self.keys[_birth_key(e.mother_id, e.date, e.sex, e.live_born, e.person.name if e.person else "")] += 1
@@ -241,6 +231,7 @@ def _birth(out, cols, refs, state, rows, on, *, by, confirm) -> None:
                          name=name, today=refs.today)
     unit = unit or mother.residence_unit or mother.registration_unit
     _in_scope_unit(by, unit, "unit")
+    child = None
     if live:
         fields = services.birth_child_fields(mother=mother, sex=sex, born_on=on, name=name, father=father,
                                              id_number=child_id, ethnicity=ethnicity, household=household)
@@ -250,16 +241,17 @@ def _birth(out, cols, refs, state, rows, on, *, by, confirm) -> None:
         services.person_check_new(child, by=by, id_number=child_id, confirm=confirm,
                                   id_number_taken=taken.__contains__, today=refs.today)
         rows.created[out.row] = child
+        state.persons[("row", out.row)] = child
         if child.id_number:
             rows.by_number[child.id_number] = out.row
     state.dated.setdefault(mother_key, []).append(on)
     out.status = CREATED
-    out.plan = EventPlan(EventKind.BIRTH, on, mother=None if mother_row else refs_person(refs, mother),
-                         mother_row=mother_row, father=None if father_row else (refs_person(refs, father)
-                                                                                if father else None),
-                         father_row=father_row,
-                         args=dict(sex=sex, live_born=live, name=name, id_number=child_id, place=place,
-                                   unit=unit, ethnicity=ethnicity, household=household, confirm=confirm))
+    out.plan = EventWrite(
+        Event(kind=EventKind.BIRTH, person=child if live else None, date=on, unit=unit,
+              mother=rows.created[mother_row] if mother_row else refs_person(refs, mother),
+              father=(rows.created[father_row] if father_row else refs_person(refs, father)) if father else None,
+              sex=sex, live_born=live, place=place),
+        created=child if live else None)
 
 
 def refs_person(refs: Refs, person: Person) -> Person:
@@ -284,9 +276,14 @@ def _death(out, cols, refs, state, rows, on, *, by, confirm) -> None:
     require_unit_in_scope(by, unit, "unit")
     current.death_date = on
     state.dated.setdefault(key, []).append(on)
+    ends = None if row else state.marriage_of.get(person.pk)
+    if ends is not None:  # ended by this death: a second death in the file finds none
+        state.marriage_of.pop(ends.husband_id, None)
+        state.marriage_of.pop(ends.wife_id, None)
     out.status = CREATED
-    out.plan = EventPlan(EventKind.DEATH, on, person=None if row else person, person_row=row,
-                         args=dict(unit=unit, note=f.text(cell(out.values, cols, "note"))[:200]))
+    out.plan = EventWrite(Event(kind=EventKind.DEATH, person=rows.created[row] if row else person, date=on,
+                                unit=unit, note=f.text(cell(out.values, cols, "note"))[:200]),
+                          changes={"death_date": (None, on)}, ends=ends, person_state=None if row else current)
 
 
 def _move_out(out, cols, refs, state, rows, on, *, by, confirm) -> None:
@@ -307,16 +304,29 @@ def _move_out(out, cols, refs, state, rows, on, *, by, confirm) -> None:
     after = services.move_out_plan(current, moved_on=on, to_unit=to_unit, to_county=to_county,
                                    registration_moved=moved, last_move=max(moves) if moves else None,
                                    today=refs.today)
-    require_unit_in_scope(by, current.residence_unit or current.registration_unit, "unit")
-    after.pop("to_county")
-    for name, value in after.items():
-        setattr(current, name, value)
+    from_unit = current.residence_unit
+    unit = from_unit or current.registration_unit
+    require_unit_in_scope(by, unit, "unit")
+    to_county = after.pop("to_county")
+    changes = _apply(current, after)
     state.moves.setdefault(key, []).append(on)
     state.dated.setdefault(key, []).append(on)
     out.status = CREATED
-    out.plan = EventPlan(EventKind.MOVE_OUT, on, person=None if row else person, person_row=row,
-                         args=dict(to_unit=to_unit, to_county=to_county, registration_moved=moved,
-                                   note=f.text(cell(v, cols, "note"))[:200]))
+    out.plan = EventWrite(Event(kind=EventKind.MOVE_OUT, person=rows.created[row] if row else person, date=on,
+                                unit=unit, from_unit=from_unit, to_unit=to_unit, to_county=to_county,
+                                note=f.text(cell(v, cols, "note"))[:200]),
+                          changes=changes, person_state=None if row else current)
+
+
+def _apply(person: Person, after: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Set the fields on the person (in memory) and return {field: (before, after)} of those that changed."""
+    changes = {}
+    for name, value in after.items():
+        before = getattr(person, name)
+        setattr(person, name, value)
+        if before != value:
+            changes[name] = (before, value)
+    return changes
 
 
 def _move_in(out, cols, refs, state, rows, on, *, by, confirm) -> None:
@@ -352,13 +362,13 @@ def _move_in(out, cols, refs, state, rows, on, *, by, confirm) -> None:
             raise RuleViolation("moved_on", _("A later move is already on record for this person."), code="order")
         after = services.move_in_plan(current, moved_on=on, to_unit=to_unit, from_county=from_county,
                                       household=household)
-        for name, value in after.items():
-            setattr(current, name, value)
+        changes = _apply(current, after)
         state.moves.setdefault(key, []).append(on)
         state.dated.setdefault(key, []).append(on)
         out.status = CREATED
-        out.plan = EventPlan(EventKind.MOVE_IN, on, person=None if row else person, person_row=row,
-                             args=dict(to_unit=to_unit, from_county=from_county, household=household, note=note))
+        out.plan = EventWrite(Event(kind=EventKind.MOVE_IN, person=rows.created[row] if row else person, date=on,
+                                    unit=to_unit, to_unit=to_unit, from_county=from_county, note=note),
+                              changes=changes, person_state=None if row else current)
         return
     # a newcomer: the register's rules of a new person
     sex = refs.code(out, "sex", "sex", cell(v, cols, "sex"), CODE_ALIASES["sex"])
@@ -385,44 +395,15 @@ def _move_in(out, cols, refs, state, rows, on, *, by, confirm) -> None:
     state.moves[("row", out.row)] = [on]
     state.dated[("row", out.row)] = [on]
     out.status = CREATED
-    fields.pop("registration_unit")
-    fields.update(id_number=f.clean_id_cell(raw))
-    out.plan = EventPlan(EventKind.MOVE_IN, on, args=dict(to_unit=to_unit, from_county=from_county,
-                                                          household=household, note=note, confirm=confirm,
-                                                          new_person={k: fields[k] for k in (
-                                                              "name", "sex", "birth_date", "ethnicity",
-                                                              "id_number")}))
+    out.plan = EventWrite(Event(kind=EventKind.MOVE_IN, person=person, date=on, unit=to_unit, to_unit=to_unit,
+                                from_county=from_county, note=note), created=person)
 
 
 def write(*, by: User, outcome: Outcome, channel: str) -> None:
-    """The accepted rows in file order, in one transaction, through the register's services (which check their
-    rules once more against what the earlier rows wrote): births renumbered, marriages ended by a death, the
-    history and the audit entries as from the forms."""
-    by_row = {o.row: o for o in outcome.rows}
-
-    def resolve(person: Person | None, row: int | None) -> Person | None:
-        return by_row[row].plan.created if row else person
-
+    """The accepted rows in bulk, in one transaction (``registry.services.events_write_many``): the children and
+    newcomers, the events, the changes to the persons, the marriages ended by deaths, the history, the birth
+    order and the audit entries."""
     with transaction.atomic():
-        for o in outcome.rows:
-            if o.status != CREATED:
-                continue
-            plan: EventPlan = o.plan
-            a = plan.args
-            if plan.kind == EventKind.BIRTH:
-                event = services.birth_register(
-                    by=by, mother=resolve(plan.mother, plan.mother_row), father=resolve(plan.father, plan.father_row),
-                    born_on=plan.on, channel=channel, **a)
-                plan.created = event.person
-            elif plan.kind == EventKind.DEATH:
-                services.death_register(by=by, person=resolve(plan.person, plan.person_row), died_on=plan.on,
-                                        channel=channel, **a)
-            elif plan.kind == EventKind.MOVE_OUT:
-                services.move_out_register(by=by, person=resolve(plan.person, plan.person_row), moved_on=plan.on,
-                                           channel=channel, **a)
-            else:
-                person = resolve(plan.person, plan.person_row) if "new_person" not in a else None
-                event = services.move_in_register(by=by, person=person, moved_on=plan.on, channel=channel, **a)
-                plan.created = event.person
+        services.events_write_many(by=by, writes=[o.plan for o in outcome.rows if o.status == CREATED],
+                                   channel=channel)
     outcome.written = True
-

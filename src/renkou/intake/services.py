@@ -114,8 +114,12 @@ def import_run_execute(*, run: ImportRun, by: User, data: bytes | None = None, c
                 run.status = ImportStatus.REJECTED
             else:
                 _write_progress(run, len(table.rows), len(table.rows), "writing")
-                engine.write(by=by, outcome=outcome, channel=run.channel)
-                run.status = ImportStatus.DONE
+                try:
+                    engine.write(by=by, outcome=outcome, channel=run.channel)
+                except RuleViolation as exc:  # the register changed between the check and the write
+                    run.status, run.message = ImportStatus.FAILED, str(exc.message)
+                else:
+                    run.status = ImportStatus.DONE
             run.problems = [
                 {"row": r.row, "status": r.status,
                  "messages": [{"column": column_header(run.kind, m.field), "code": m.code,

@@ -8,8 +8,10 @@ import os
 import time
 from datetime import date, timedelta
 
+import pytest
 from django.utils import timezone
 
+from renkou.core.errors import RuleViolation
 from renkou.intake.jobs import INTERRUPTED
 from renkou.intake.models import ImportRun
 from renkou.intake.services import import_file, import_run_create, progress_path
@@ -246,3 +248,61 @@ def test_header_variants_date_cells_and_a_confirmed_warning_on_the_child_id_numb
         "王一": date(2024, 3, 5), "王二": date(2024, 3, 10)}
     orders = dict(Event.objects.filter(mother=mother).values_list("person__name", "birth_order"))
     assert orders == {"王一": 1, "王二": 2}
+
+
+def test_written_in_bulk_with_history_and_audit_as_the_services_write_them(personas, county):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from renkou.accounts.models import AuditEntry
+    from renkou.registry.models import PersonHistory
+
+    def batch(n):
+        rows = []
+        for i in range(n):
+            man = make_person(county.dc_village1, name=f"夫{n}-{i}", sex="1", birth_date=date(1950, 1, 1))
+            wife = make_person(county.dc_village1, name=f"妻{n}-{i}", sex="2", birth_date=date(1990, 1, 1))
+            marriage_register(by=personas.admin, husband=man, wife=wife, married_on=date(2015, 1, 1))
+            rows += [_row("出生", "2024-01-05", name=f"孩{n}-{i}", sex="1", mother=wife.id_number,
+                          father=man.id_number),
+                     _row("迁出", "2024-02-01", man.id_number, to_unit="第二社区"),
+                     _row("死亡", "2024-03-01", man.id_number)]
+        return rows
+
+    counts = []
+    for n in (1, 2, 20):  # the first warms the per-process caches
+        rows = batch(n)
+        with CaptureQueriesContext(connection) as queries:
+            run, outcome = _run(personas.dongcheng, rows)
+        assert (run.status, run.created) == ("done", 3 * n), [r.messages for r in outcome.rows]
+        counts.append(len(queries))
+    assert counts[1] == counts[2]  # no query per row
+    wife = Person.objects.get(name="妻20-3")
+    man = Person.objects.get(name="夫20-3")
+    child = Person.objects.get(name="孩20-3")
+    assert (wife.marital_status, man.death_date, man.residence_unit_id) == ("30", date(2024, 3, 1),
+                                                                            county.dc_village2.pk)
+    assert (child.mother_id, child.father_id, child.household_id) == (wife.pk, man.pk, None)
+    assert Event.objects.get(person=child).birth_order == 1
+    assert Marriage.objects.get(husband=man).end_reason == "death"
+    actions = sorted(PersonHistory.objects.filter(person__in=[man, wife, child]).values_list("action", flat=True))
+    assert actions == ["birth", "birth_given", "death", "marriage", "marriage", "move_out", "widowed"]
+    death = Event.objects.get(person=man, kind="death")
+    assert PersonHistory.objects.get(person=wife, action="widowed").event_id == death.pk
+    assert (man.version, wife.version) == (4, 3)  # created 1, married, moved, died; created 1, married, widowed
+    whats = AuditEntry.objects.filter(object_type="event").values_list("detail__what", flat=True)
+    assert sorted(set(whats)) == ["birth_register", "death_register", "move_out_register"] and len(whats) == 69
+
+
+def test_a_register_changed_between_the_check_and_the_write_fails_the_file(personas, county):
+    from renkou.intake import events as engine
+    from renkou.intake.readers import read_table
+
+    old = make_person(county.dc_village1, name="张老", sex="1", birth_date=date(1930, 1, 1))
+    data = csv_bytes([_row("死亡", "2024-01-02", old.id_number)], HEADERS)
+    outcome = engine.check_rows(by=personas.dongcheng, table=read_table(data, "e.csv"))
+    Person.objects.filter(pk=old.pk).update(version=9)
+    with pytest.raises(RuleViolation) as info:
+        engine.write(by=personas.dongcheng, outcome=outcome, channel="cli")
+    assert info.value.code == "changed"
+    assert Event.objects.count() == 0

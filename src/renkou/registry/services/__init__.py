@@ -2,12 +2,14 @@
 keeps the person's history and records the act in the audit log."""
 
 from renkou.registry.services.events import (
+    EventWrite,
     birth_check,
     birth_child_fields,
     birth_register,
     births_renumber,
     death_check,
     death_register,
+    events_write_many,
     move_in_check,
     move_in_plan,
     move_in_register,
@@ -42,6 +44,8 @@ from renkou.registry.services.persons import (
 from renkou.registry.services.views import household_view, person_reveal_id_number, person_view
 
 __all__ = [
+    "EventWrite",
+    "events_write_many",
     "marriage_end_status",
     "marriages_write_many",
     "birth_check",
