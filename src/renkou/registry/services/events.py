@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from renkou.accounts.models import AuditAction, User
 from renkou.accounts.services import audit_record_many
-from renkou.core.bulk import insert_many
+from renkou.core.bulk import insert_many, update_many
 from renkou.core.errors import Problems, RuleViolation
 from renkou.orgunits.models import OrgUnit
 from renkou.registry.models import (
@@ -441,7 +441,7 @@ def _births_renumber_many(mother_ids: list[int], batch_size: int) -> None:
             rank[mother_id] = rank.get(mother_id, 0) + 1
             if current != rank[mother_id]:
                 stale.append(Event(id=event_id, birth_order=rank[mother_id]))
-    Event.objects.bulk_update(stale, ["birth_order"], batch_size=batch_size)
+    update_many(Event, stale, ["birth_order"])
 
 
 def events_write_many(*, by: User, writes: list[EventWrite], channel: str, batch_size: int = 2000) -> None:
@@ -493,7 +493,7 @@ def events_write_many(*, by: User, writes: list[EventWrite], channel: str, batch
     ended = [(w.ends, w.event) for w in writes if w.ends is not None]
     for m, e in ended:
         m.ended_on, m.end_reason = e.date, MarriageEnd.DEATH
-    Marriage.objects.bulk_update([m for m, _e in ended], ["ended_on", "end_reason"], batch_size=batch_size)
+    update_many(Marriage, [m for m, _e in ended], ["ended_on", "end_reason"])
     spouse_of = {(m.wife_id if m.husband_id == e.person_id else m.husband_id): e for m, e in ended}
     spouses = list(Person.objects.select_for_update().filter(pk__in=list(spouse_of)).only(
         "pk", "version", "marital_status")) if spouse_of else []
@@ -506,8 +506,7 @@ def events_write_many(*, by: User, writes: list[EventWrite], channel: str, batch
             bumps[spouse.pk] += 1
         else:
             spouse.marital_status, spouse.version = "30", spouse.version + 1
-    Person.objects.bulk_update([s for s in spouses if s.pk not in on_record], ["marital_status", "version"],
-                               batch_size=batch_size)
+    update_many(Person, [s for s in spouses if s.pk not in on_record], ["marital_status", "version"])
     if on_record:
         fields = {f for w in writes if w.person_state is not None for f in w.changes}
         fields |= {"death_date"} if any(w.event.kind == EventKind.DEATH for w in writes) else set()
@@ -515,8 +514,7 @@ def events_write_many(*, by: User, writes: list[EventWrite], channel: str, batch
         for pk, p in on_record.items():
             p.version += bumps[pk]
             p.updated_at = now
-        Person.objects.bulk_update(list(on_record.values()), sorted(fields | {"version", "updated_at"}),
-                                   batch_size=batch_size)
+        update_many(Person, list(on_record.values()), sorted(fields | {"version", "updated_at"}))
     insert_many(PersonHistory, history)
     _births_renumber_many([e.mother_id for e in events if e.kind == EventKind.BIRTH and e.live_born], batch_size)
     what = {EventKind.BIRTH: "birth_register", EventKind.DEATH: "death_register",

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from renkou.accounts.models import AuditAction, User
 from renkou.accounts.services import audit_record_many
-from renkou.core.bulk import insert_many
+from renkou.core.bulk import insert_many, update_many
 from renkou.core.errors import NotFound, Problems, RuleViolation
 from renkou.orgunits.models import OrgUnit
 from renkou.registry.models import Marriage, MarriageEnd, Person, PersonHistory
@@ -178,7 +178,7 @@ def marriages_write_many(
     order of the acts — and one audit entry per act, as ``marriage_register`` and ``marriage_end`` write them."""
     require_writer(by)
     if ended:
-        Marriage.objects.bulk_update(ended, ["ended_on", "end_reason"], batch_size=batch_size)
+        update_many(Marriage, ended, ["ended_on", "end_reason"])
     insert_many(Marriage, created)
     final: dict[int, str] = {}
     count: dict[int, int] = {}
@@ -191,7 +191,7 @@ def marriages_write_many(
         persons += Person.objects.select_for_update().filter(pk__in=ids[i:i + batch_size]).only("pk", "version")
     for p in persons:
         p.marital_status, p.version = final[p.pk], p.version + count[p.pk]
-    Person.objects.bulk_update(persons, ["marital_status", "version"], batch_size=batch_size)
+    update_many(Person, persons, ["marital_status", "version"])
     insert_many(PersonHistory, [history_row(person_id=pid, by=by, action=action,
                                             changes={"marital_status": (before, after)})
                                 for pid, action, before, after in status_changes])
