@@ -145,3 +145,25 @@ def insert_many(model: type[models.Model], rows: list[Any], *, batch_size: int =
         for i in range(0, len(values), batch_size):
             cursor.executemany(sql, values[i:i + batch_size])
     return ids
+
+
+def update_many(model: type[models.Model], rows: list[models.Model], fields: list[str], *,
+                batch_size: int = 5000) -> None:
+    """``UPDATE … SET … WHERE pk = …`` of ``fields`` (names or attribute names: ``household`` or ``household_id``)
+    for each of ``rows``, with ``executemany``: Django's ``bulk_update`` builds a CASE per row and field, which
+    costs milliseconds a row for thousands of rows."""
+    if not rows:
+        return
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("update_many must run inside a transaction")
+    concrete = [model._meta.get_field(f) for f in fields]
+    converters = [_converter(f) for f in concrete]
+    attnames = [f.attname for f in concrete]
+    qn = connection.ops.quote_name
+    sets = ", ".join(f"{qn(f.column)} = %s" for f in concrete)
+    sql = f"UPDATE {qn(model._meta.db_table)} SET {sets} WHERE {qn(model._meta.pk.column)} = %s"  # noqa: S608
+    values = [[convert(getattr(row, a)) for convert, a in zip(converters, attnames, strict=True)] + [row.pk]
+              for row in rows]
+    with connection.cursor() as cursor:
+        for i in range(0, len(values), batch_size):
+            cursor.executemany(sql, values[i:i + batch_size])

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from renkou.core.errors import NotFound, RuleViolation
 from renkou.intake import selectors
-from renkou.intake.jobs import import_start
+from renkou.intake.jobs import import_start, imports_mark_interrupted
 from renkou.intake.models import ImportKind, ImportRun
 from renkou.intake.services import import_run_create, read_progress, report_path_of, require_importer
 from renkou.intake.views import MAX_UPLOAD, template_response
@@ -106,6 +106,7 @@ def import_upload(request: HttpRequest, file: File[UploadedFile], kind: Form[Imp
 def imports_list(request: HttpRequest, limit: int = 50):
     """The latest imports made in the caller's area (newest first; ``limit`` 1–500)."""
     limit = max(1, min(limit, 500))
+    imports_mark_interrupted()
     return [_out(r) for r in selectors.imports_for_user(request.auth)[:limit]]
 
 
@@ -118,6 +119,7 @@ def import_template(request: HttpRequest, kind: ImportKind):
 
 @router.get("/{run_id}", response=answers(200, ImportDetailOut, *READ_ERRORS), summary="An import and its outcome")
 def import_get(request: HttpRequest, run_id: int = Path(..., ge=1, le=MAX_ID)):
+    imports_mark_interrupted()
     run = selectors.import_get_for_user(user=request.auth, run_id=run_id)
     return {**_out(run), "progress": read_progress(run), "problems": run.problems}
 

@@ -2,7 +2,9 @@
 length: a thread of the web process, its own database connection, progress written to a file the page polls.
 
 The register is written in one transaction at the end of the job; a job killed with the process leaves the
-register as it was and its record at "running". A caller inside a transaction (a test case) runs the job in place:
+register as it was. Its record would stay at "running": ``imports_mark_interrupted`` (called whenever the imports
+are listed) marks failed a run that no thread of this process runs and whose progress file has not been touched
+for ``STALE_AFTER`` (progress is written every 2,000 rows). A caller inside a transaction (a test case) runs the job in place:
 another connection could not see the uncommitted run.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connection
@@ -17,16 +20,45 @@ from django.utils import timezone
 
 from renkou.accounts.models import User
 from renkou.intake.models import ImportRun, ImportStatus
-from renkou.intake.services import import_run_execute
+from renkou.intake.services import import_run_execute, progress_path
 
 log = logging.getLogger(__name__)
+STALE_AFTER = timedelta(minutes=15)
+INTERRUPTED = "导入中断（处理它的进程已停止），登记库未作任何修改；请重新导入该文件。"
+
+
+def _thread_name(run_id: int) -> str:
+    return f"import-{run_id}"
+
+
+def imports_mark_interrupted(*, stale_after: timedelta = STALE_AFTER) -> int:
+    """Mark failed the runs left at "queued" or "running" by a process that died: none of this process's threads
+    runs them and their progress file (or, without one, their start) is older than ``stale_after``. Returns how
+    many were marked. The register needs no repair: an import writes it in one transaction."""
+    now = timezone.now()
+    alive = {t.name for t in threading.enumerate()}
+    stale = []
+    for run in ImportRun.objects.filter(status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING],
+                                        started_at__lt=now - stale_after):
+        if _thread_name(run.pk) in alive:
+            continue
+        try:
+            touched = datetime.fromtimestamp(progress_path(run).stat().st_mtime, tz=UTC)
+        except OSError:
+            touched = run.started_at
+        if now - touched > stale_after:
+            stale.append(run.pk)
+    if not stale:
+        return 0
+    return ImportRun.objects.filter(pk__in=stale, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]).update(
+        status=ImportStatus.FAILED, finished_at=now, message=INTERRUPTED)
 
 
 def import_start(*, run: ImportRun, by: User, confirm_all: bool = False) -> None:
     if connection.in_atomic_block or getattr(settings, "RENKOU_IMPORT_INLINE", False):
         _execute(run.pk, by.pk, confirm_all)
         return
-    thread = threading.Thread(target=_work, args=(run.pk, by.pk, confirm_all), name=f"import-{run.pk}", daemon=True)
+    thread = threading.Thread(target=_work, args=(run.pk, by.pk, confirm_all), name=_thread_name(run.pk), daemon=True)
     thread.start()
 
 

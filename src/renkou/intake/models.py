@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 class ImportKind(models.TextChoices):
     PERSONS = "persons", _("Persons")
     HOUSEHOLDS = "households", _("Household records")
+    MARRIAGES = "marriages", _("Marriages")
+    EVENTS = "events", _("Events (births, deaths, moves)")
 
 
 class ImportStatus(models.TextChoices):

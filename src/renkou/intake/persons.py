@@ -68,6 +68,7 @@ class RowOutcome:
     person: Person | None = None
     diff: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     refs: dict[str, int] = field(default_factory=dict)  # field → row number of a person created by this file
+    plan: Any = None  # marriages and events: what the write will do
 
     @property
     def warned(self) -> bool:

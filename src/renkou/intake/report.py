@@ -81,6 +81,17 @@ def _allowed(col: Column) -> str:
     return col.note
 
 
+NOTES = {"persons": [
+    ("公民身份号码", "请先把该列设为“文本”格式再录入，否则 18 位号码会被 Excel 变成 5.00222E+17 并丢失末几位；"
+                   "15 位旧号码会自动升为 18 位。"),
+    ("出生日期", "可写 2008-03-05、2008/3/5、2008.3.5、20080305 或 2008年3月5日；有身份证号时可不填。"),
+    ("性别、民族、婚姻状况等", "填代码或名称（见“代码表”），如 男、汉族、已婚。"),
+    ("户籍地、现居住地", "填 12 位统计用区划代码，或您辖区内的村（居）名称，重名时写“街道/社区”。"),
+    ("母亲身份证号、父亲身份证号", "已登记的人的身份证号，或本文件中另一行的身份证号，或“第5行”。"),
+    ("确认", "某行有警告（如校验码不符）且已核对证件时填“是”。"),
+]}
+
+
 def write_template(kind: str, path: Path) -> None:
     """Chinese column headers (required ones marked *), an example row, and a sheet of the allowed codes."""
     layout = LAYOUTS[kind]
@@ -102,19 +113,20 @@ def write_template(kind: str, path: Path) -> None:
     for cell in codes[1]:
         cell.font = _BOLD
     lists = code_lists()
+    if kind == "events":
+        for code, name in (("birth", "出生"), ("death", "死亡"), ("move_in", "迁入"), ("move_out", "迁出")):
+            codes.append(["事件类型", code, name])
     for col in layout.columns:
         if col.code_list:
             for code, name in lists.get(col.code_list, {}).items():
                 codes.append([col.header, code, name])
     notes = book.create_sheet("说明")
     notes.append(["列", "说明"])
-    notes.append(["公民身份号码", "请先把该列设为“文本”格式再录入，否则 18 位号码会被 Excel 变成 5.00222E+17 并丢失末几位；"
-                                "15 位旧号码会自动升为 18 位。"])
-    notes.append(["出生日期", "可写 2008-03-05、2008/3/5、2008.3.5、20080305 或 2008年3月5日；有身份证号时可不填。"])
-    notes.append(["性别、民族、婚姻状况等", "填代码或名称（见“代码表”），如 男、汉族、已婚。"])
-    notes.append(["户籍地、现居住地", "填 12 位统计用区划代码，或您辖区内的村（居）名称，重名时写“街道/社区”。"])
-    notes.append(["母亲身份证号、父亲身份证号", "已登记的人的身份证号，或本文件中另一行的身份证号，或“第5行”。"])
-    notes.append(["确认", "某行有警告（如校验码不符）且已核对证件时填“是”。"])
+    for header, text in NOTES.get(kind) or [(c.header, c.note) for c in layout.columns if c.note]:
+        notes.append([header, text])
+    if kind not in NOTES:
+        notes.append(["日期", "可写 2008-03-05、2008/3/5、2008.3.5、20080305 或 2008年3月5日。"])
+        notes.append(["身份证号", "请先把该列设为“文本”格式再录入，否则 18 位号码会被 Excel 变成 5.00222E+17 并丢失末几位。"])
     notes.append(["错误信息", "导入报告中的说明列；改正后可直接把报告再次导入，此列会被忽略。"])
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)

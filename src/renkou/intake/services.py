@@ -21,14 +21,15 @@ from django.utils.translation import gettext_lazy as _
 from renkou.accounts.models import User
 from renkou.accounts.scope import scope_for
 from renkou.core.errors import PermissionDenied, RuleViolation
-from renkou.intake import households, persons
+from renkou.intake import events, households, marriages, persons
 from renkou.intake.models import ImportKind, ImportRun, ImportStatus
 from renkou.intake.readers import read_table
 from renkou.intake.report import column_header, write_report
 from renkou.registry.idnumbers import mask_in_text
 
 MAX_PROBLEMS_KEPT = 500
-ENGINES = {ImportKind.PERSONS: persons, ImportKind.HOUSEHOLDS: households}
+ENGINES = {ImportKind.PERSONS: persons, ImportKind.HOUSEHOLDS: households, ImportKind.MARRIAGES: marriages,
+           ImportKind.EVENTS: events}
 
 
 def imports_dir(run: ImportRun) -> Path:
@@ -113,8 +114,12 @@ def import_run_execute(*, run: ImportRun, by: User, data: bytes | None = None, c
                 run.status = ImportStatus.REJECTED
             else:
                 _write_progress(run, len(table.rows), len(table.rows), "writing")
-                engine.write(by=by, outcome=outcome, channel=run.channel)
-                run.status = ImportStatus.DONE
+                try:
+                    engine.write(by=by, outcome=outcome, channel=run.channel)
+                except RuleViolation as exc:  # the register changed between the check and the write
+                    run.status, run.message = ImportStatus.FAILED, str(exc.message)
+                else:
+                    run.status = ImportStatus.DONE
             run.problems = [
                 {"row": r.row, "status": r.status,
                  "messages": [{"column": column_header(run.kind, m.field), "code": m.code,

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from renkou.core.errors import NotFound, RuleViolation
 from renkou.core.views import page
 from renkou.intake import selectors
-from renkou.intake.jobs import import_start
+from renkou.intake.jobs import import_start, imports_mark_interrupted
 from renkou.intake.models import ImportKind
 from renkou.intake.report import header_examples, write_template
 from renkou.intake.services import import_run_create, read_progress, report_path_of, require_importer
@@ -51,6 +51,7 @@ def import_home(request: HttpRequest) -> HttpResponse:
         else:
             import_start(run=run, by=request.user, confirm_all=form.cleaned_data["confirm"])
             return redirect("import_detail", run_id=run.pk)
+    imports_mark_interrupted()
     runs = selectors.imports_for_user(request.user)[:50]
     return render(request, "intake/home.html", {
         "section": "intake", "form": form, "runs": runs, "kinds": ImportKind.choices,
@@ -58,6 +59,7 @@ def import_home(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, run_id: int) -> dict:
+    imports_mark_interrupted()
     run = selectors.import_get_for_user(user=request.user, run_id=run_id)
     progress = read_progress(run)
     percent = int(100 * progress["done"] / progress["total"]) if progress.get("total") else 0

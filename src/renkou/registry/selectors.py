@@ -386,6 +386,39 @@ def households_by_numbers(numbers: list[str]) -> dict[str, Household]:
     return out
 
 
+
+def persons_by_id_numbers_related(numbers: list[str]) -> dict[str, Person]:
+    """As ``persons_by_id_numbers``, with each person's household and units loaded (the event rules read them)."""
+    out: dict[str, Person] = {}
+    unique = sorted(set(numbers))
+    for i in range(0, len(unique), _CHUNK):
+        for p in Person.objects.filter(id_number__in=unique[i:i + _CHUNK]).select_related(
+                "household", "residence_unit", "registration_unit"):
+            out[p.id_number] = p
+    return out
+
+
+def marriages_of_persons(person_ids: list[int]) -> list[Marriage]:
+    """Every marriage on record (ended or not) with one of ``person_ids`` as a spouse."""
+    unique = sorted(set(person_ids))
+    seen: dict[int, Marriage] = {}
+    for i in range(0, len(unique), _CHUNK):
+        chunk = unique[i:i + _CHUNK]
+        for m in Marriage.objects.filter(Q(husband_id__in=chunk) | Q(wife_id__in=chunk)):
+            seen[m.pk] = m
+    return list(seen.values())
+
+
+def events_of_persons(person_ids: list[int]) -> list[Event]:
+    """Every event on record whose person or mother is one of ``person_ids`` (the child loaded for births)."""
+    unique = sorted(set(person_ids))
+    seen: dict[int, Event] = {}
+    for i in range(0, len(unique), _CHUNK):
+        chunk = unique[i:i + _CHUNK]
+        for e in Event.objects.filter(Q(person_id__in=chunk) | Q(mother_id__in=chunk)).select_related("person"):
+            seen[e.pk] = e
+    return sorted(seen.values(), key=lambda e: (e.date, e.pk))
+
 @dataclass(frozen=True)
 class ExchangeFacts:
     """What the inter-county exchange may learn of a person it matched (migrants module; no other data)."""

@@ -2,13 +2,31 @@
 keeps the person's history and records the act in the audit log."""
 
 from renkou.registry.services.events import (
+    EventWrite,
+    birth_check,
+    birth_child_fields,
     birth_register,
     births_renumber,
+    death_check,
     death_register,
+    events_write_many,
+    move_in_check,
+    move_in_plan,
     move_in_register,
+    move_out_plan,
     move_out_register,
 )
-from renkou.registry.services.marriages import marriage_end, marriage_register
+from renkou.registry.services.marriages import (
+    marriage_check_end,
+    marriage_check_new,
+    marriage_check_spouses,
+    marriage_end,
+    marriage_end_status,
+    marriage_register,
+    marriage_status_after,
+    marriage_unit,
+    marriages_write_many,
+)
 from renkou.registry.services.merge import person_merge
 from renkou.registry.services.persons import (
     EDITABLE_FIELDS,
@@ -26,6 +44,21 @@ from renkou.registry.services.persons import (
 from renkou.registry.services.views import household_view, person_reveal_id_number, person_view
 
 __all__ = [
+    "EventWrite",
+    "events_write_many",
+    "marriage_end_status",
+    "marriages_write_many",
+    "birth_check",
+    "birth_child_fields",
+    "death_check",
+    "move_in_check",
+    "move_in_plan",
+    "move_out_plan",
+    "marriage_check_end",
+    "marriage_check_new",
+    "marriage_check_spouses",
+    "marriage_status_after",
+    "marriage_unit",
     "EDITABLE_FIELDS",
     "birth_register",
     "births_renumber",

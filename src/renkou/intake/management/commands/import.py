@@ -16,7 +16,7 @@ from renkou.intake.services import import_file
 
 
 class Command(BaseCommand):
-    help = "Import persons from an XLSX or CSV file (or write the template of a kind)."
+    help = "Import persons, households, marriages or events from an XLSX or CSV file (or write the template of a kind)."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("kind", choices=ImportKind.values)
