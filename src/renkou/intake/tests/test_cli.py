@@ -114,6 +114,7 @@ print(Person.objects.count(), PersonHistory.objects.count(), AuditEntry.objects.
 """
 
 
+@pytest.mark.any_database
 def test_an_import_killed_while_writing_leaves_the_register_as_it_was(tmp_path):
     env = {**os.environ, "RENKOU_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "renkou.settings",
            "PYTHONPATH": str(ROOT / "src")}
