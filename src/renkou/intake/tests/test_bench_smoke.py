@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib
 
+import pytest
+
 from renkou.accounts.models import AuditEntry
 from renkou.intake.services import import_file
 from renkou.intake.synthetic import persons_rows, write_csv, write_xlsx
@@ -39,3 +41,14 @@ def test_the_baseline_refuses_what_renkou_refuses(personas, tmp_path):
     run, _ = import_file(by=personas.admin, kind="persons", data=path.read_bytes(), file_name="bad.csv", partial=True)
     assert base["baseline_invalid"] == 3 and run.rejected == 3
     assert not Person.objects.exists()
+
+
+@pytest.mark.any_database
+def test_the_events_benchmark_imports_every_row_and_prints_the_ratio():
+    import io
+
+    out = io.StringIO()
+    importlib.import_module("renkou.bench.events").run(["--each", "20", "--baseline-each", "3"], out=out)
+    text = out.getvalue()
+    assert "import:   60 rows" in text and "rejected 0" in text and "again:    60 rows unchanged" in text
+    assert "baseline: 9 events one by one" in text and "ratio:" in text
