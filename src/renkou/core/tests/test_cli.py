@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# every test runs the command line against its own SQLite database
+pytestmark = pytest.mark.any_database
+
 SUBCOMMANDS = ["serve", "demo", "migrate", "createuser", "check"]
 
 

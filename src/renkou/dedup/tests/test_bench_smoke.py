@@ -16,7 +16,7 @@ pytestmark = pytest.mark.any_database
 def test_the_dedup_benchmark_runs_on_a_small_county(tmp_path):
     env = dict(os.environ)
     env.pop("RENKOU_DATABASE_URL", None)  # the benchmark builds its own SQLite county
-    args = [sys.executable, "-m", "renkou.cli", "bench", "dedup", "--persons", "1500", "--rate", "0.02",
+    args = [sys.executable, "-m", "renkou.cli", "bench", "dedup", "--persons", "600", "--rate", "0.04",
             "--data-dir", str(tmp_path / "county")]
     first = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert first.returncode == 0, first.stderr[-3000:]

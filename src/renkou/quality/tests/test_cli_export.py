@@ -5,7 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
+
+# every test runs the command line against its own SQLite database
+pytestmark = pytest.mark.any_database
 
 
 def _run(args, tmp_path: Path):

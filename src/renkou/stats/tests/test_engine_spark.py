@@ -19,6 +19,7 @@ def _java_or_skip():
         pytest.skip("Java is not installed: install a JRE 17 to run the Spark engine tests")
 
 
+@pytest.mark.any_database
 def test_spark_gives_duckdbs_numbers_to_the_last_digit(small_register, tmp_path):
     _java_or_skip()
     snap = snapshot_build(tmp_path / "a").path
