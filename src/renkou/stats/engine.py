@@ -62,10 +62,8 @@ WHERE moved.person_id IS NULL AND p.residence_status IN {HERE} AND p.residence_u
 )
 
 # A flow row can only fall in a period by its date or by the day it was recorded (``LATE_JOIN``): the sources keep
-# the rows of the span of the periods asked, not the whole history.
-_SPAN = "(SELECT MIN(start_date) FROM periods) AND (SELECT MAX(end_date) FROM periods)"
-IN_SPAN = f"(date BETWEEN {_SPAN})"
-IN_SPAN_OR_RECORDED = f"(date BETWEEN {_SPAN} OR recorded_on BETWEEN {_SPAN})"
+# the rows of the span of the periods asked ({SPAN}: the first start and the last end), not the whole history.
+IN_SPAN_OR_RECORDED = "(date BETWEEN {SPAN} OR recorded_on BETWEEN {SPAN})"
 
 DERIVED_STEPS: tuple[tuple[str, str], ...] = (
     ("src_births", f"""
@@ -75,9 +73,9 @@ FROM events WHERE kind = 'birth' AND {IN_SPAN_OR_RECORDED}"""),
     ("src_deaths", f"""
 SELECT unit, date, recorded_on, person_sex AS sex, person_status, 1 AS n FROM events
 WHERE kind = 'death' AND {IN_SPAN_OR_RECORDED}"""),
-    ("src_marriages", f"SELECT unit, married_on AS date, 1 AS n FROM marriages WHERE married_on BETWEEN {_SPAN}"),
+    ("src_marriages", "SELECT unit, married_on AS date, 1 AS n FROM marriages WHERE married_on BETWEEN {SPAN}"),
     ("src_divorces", "SELECT unit, ended_on AS date, 1 AS n FROM marriages "
-                     f"WHERE ended_on IS NOT NULL AND end_reason = 'divorce' AND ended_on BETWEEN {_SPAN}"),
+                     "WHERE ended_on IS NOT NULL AND end_reason = 'divorce' AND ended_on BETWEEN {SPAN}"),
     ("src_moves_in", f"""
 SELECT COALESCE(to_unit, unit) AS unit, date, recorded_on,
   CASE WHEN kind = 'move_in' THEN 'OTHER_COUNTY' ELSE 'WITHIN_COUNTY' END AS scope, 1 AS n
@@ -169,9 +167,18 @@ WHERE n > 0"""))
     return out
 
 
-def plan_steps(dates: Sequence[date]) -> list[tuple[str, str]]:
-    """Every named step of the plan, in order, for stocks read at these dates."""
-    return [*MOVE_STEPS, *stock_steps(dates), *DERIVED_STEPS]
+def plan_steps(dates: Sequence[date], span: tuple[date, date] | None = None) -> list[tuple[str, str]]:
+    """Every named step of the plan, in order, for stocks read at these dates and flows within ``span`` (the first
+    day and the last day of the periods)."""
+    lo, hi = span or (date(1, 1, 1), date(9999, 12, 31))
+    bounds = f"DATE '{lo.isoformat()}' AND DATE '{hi.isoformat()}'"
+    return [*MOVE_STEPS, *stock_steps(dates), *((n, sql.replace("{SPAN}", bounds)) for n, sql in DERIVED_STEPS)]
+
+
+def _plan_for(tables: dict[str, pa.Table]) -> list[tuple[str, str]]:
+    periods = tables["periods"]
+    span = (min(periods["start_date"].to_pylist()), max(periods["end_date"].to_pylist())) if periods.num_rows else None
+    return plan_steps(tables["dates"]["d"].to_pylist(), span)
 
 
 def element_sql(el: DataElement) -> str:
@@ -269,7 +276,7 @@ def run_duckdb(snapshots: Sequence[Path], periods: Iterable[Period],
         for name, table in tables.items():
             con.register(f"{name}_arrow", table)
             con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
-        for name, sql in plan_steps(tables["dates"]["d"].to_pylist()):
+        for name, sql in _plan_for(tables):
             con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
         table = con.sql(final_sql(elements)).to_arrow_table()
     finally:
@@ -317,7 +324,7 @@ def run_spark(snapshots: Sequence[Path], periods: Iterable[Period],
         spark.createDataFrame([tuple(r.values()) for r in table.to_pylist()], schema=schema) \
             .createOrReplaceTempView(name)
     cached = []
-    for name, sql in plan_steps(tables["dates"]["d"].to_pylist()):
+    for name, sql in _plan_for(tables):
         df = spark.sql(to_spark_sql(sql))
         if name in ("spells", "cnt_pop", "cnt_mw", "src_pop_age", "src_pop_attr", "src_mw"):
             df = df.cache()
