@@ -133,7 +133,8 @@ def _inner(args, out) -> None:  # noqa: C901 - a script: measure, compare, print
 
     sample = _orm_units(args.orm)
     t0, c0 = time.perf_counter(), time.process_time()
-    orm_cube, queries, per_unit = _orm_baseline(annual, sample)
+    per_unit: dict = {}
+    orm_cube, queries = _orm_baseline(annual, sample, per_unit)
     orm_values = {d.code: compute(d, orm_cube) for d in defs}
     t_orm, c_orm = time.perf_counter() - t0, time.process_time() - c0
     levels = Counter(u.level for u in sample)
@@ -225,7 +226,7 @@ def _orm_units(which: str) -> list:
 HERE = ("resident", "in")
 
 
-def _orm_baseline(periods, units) -> tuple[Any, int, dict]:  # noqa: C901 - the naive way, on purpose unit by unit
+def _orm_baseline(periods, units=None, timings: dict | None = None) -> tuple[Any, int]:  # noqa: C901 - the naive way, on purpose unit by unit
     from zoneinfo import ZoneInfo
 
     from django.conf import settings
@@ -247,7 +248,9 @@ def _orm_baseline(periods, units) -> tuple[Any, int, dict]:  # noqa: C901 - the 
         lo = _minus_years(d, a + 1) + timedelta(days=1)
         return lo, hi
 
-    per_unit: dict = {}
+    per_unit: dict = {} if timings is None else timings  # unit → seconds
+    if units is None:
+        units = list(OrgUnit.objects.order_by("code"))
     with CaptureQueriesContext(connection) as ctx:
         for unit in units:
             started = time.perf_counter()
@@ -316,7 +319,7 @@ def _orm_baseline(periods, units) -> tuple[Any, int, dict]:  # noqa: C901 - the 
     merged: dict[tuple[str, str, str, str], float] = defaultdict(float)
     for k0, k1, u, pc, v in items:
         merged[(k0, k1, u, pc)] += v
-    return Cube.from_rows([(*k, v) for k, v in merged.items()]), len(ctx.captured_queries), per_unit
+    return Cube.from_rows([(*k, v) for k, v in merged.items()]), len(ctx.captured_queries)
 
 
 def _minus_years(d: date, n: int) -> date:
