@@ -197,17 +197,29 @@ def element_sql(el: DataElement) -> str:
 
 
 def final_sql(elements: Sequence[DataElement]) -> str:
+    """The element rows of every unit: each unit's own rows (``leaf``, mostly villages) plus the sums of its
+    descendants' (``up``, one join with ``ancestors`` leaving out the unit itself), joined rather than grouped
+    again, so that the large village level is never hashed twice. A row no option covers has the COC ``-`` here
+    (counted in the total ``""`` only)."""
     leaf = "\nUNION ALL\n".join(
-        f"SELECT data_element, coc, unit, period, CAST(value AS DOUBLE) AS value FROM ({element_sql(e)}) x{i}"
-        for i, e in enumerate(elements))
+        f"SELECT data_element, COALESCE(coc, '-') AS coc, unit, period, CAST(value AS DOUBLE) AS value "
+        f"FROM ({element_sql(e)}) x{i}" for i, e in enumerate(elements))
     return f"""
 WITH leaf AS ({leaf}),
-rolled AS (
-  SELECT l.data_element, l.coc, an.ancestor AS org_unit, l.period, SUM(l.value) AS value
-  FROM leaf l JOIN ancestors an ON an.unit = l.unit
+own AS (SELECT l.* FROM leaf l JOIN ancestors an ON an.unit = l.unit AND an.ancestor = l.unit),
+up AS (
+  SELECT l.data_element, l.coc, an.ancestor AS unit, l.period, SUM(l.value) AS value
+  FROM leaf l JOIN ancestors an ON an.unit = l.unit AND an.ancestor <> l.unit
   GROUP BY l.data_element, l.coc, an.ancestor, l.period
+),
+rolled AS (
+  SELECT COALESCE(o.data_element, u.data_element) AS data_element, COALESCE(o.coc, u.coc) AS coc,
+    COALESCE(o.unit, u.unit) AS org_unit, COALESCE(o.period, u.period) AS period,
+    COALESCE(o.value, 0) + COALESCE(u.value, 0) AS value
+  FROM own o FULL OUTER JOIN up u ON o.data_element = u.data_element AND o.coc = u.coc AND o.unit = u.unit
+    AND o.period = u.period
 )
-SELECT data_element, coc, org_unit, period, value FROM rolled WHERE coc IS NOT NULL
+SELECT data_element, coc, org_unit, period, value FROM rolled WHERE coc <> '-'
 UNION ALL
 SELECT data_element, '' AS coc, org_unit, period, SUM(value) AS value FROM rolled
 GROUP BY data_element, org_unit, period"""
