@@ -56,6 +56,10 @@ def run(argv: list[str], out: Any) -> None:
                         help="units of the ORM baseline: the county, its first township and that township's villages "
                              "(default), or every unit (hours at 1M persons)")
     parser.add_argument("--no-spark", action="store_true", help="with --province: DuckDB only")
+    parser.add_argument("--distinct", type=int, default=0, metavar="PERSONS",
+                        help="with --province N: N distinct counties of about PERSONS residents each (renkou demo "
+                             "with seeds 1…N, each snapshot recoded to its own county code) instead of N copies")
+    parser.add_argument("--province-dirs", nargs="*", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", default=None,
                         help="reuse (or create) the county in this folder instead of a temporary one")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
@@ -74,9 +78,24 @@ def run(argv: list[str], out: Any) -> None:
             w(f"  county of about {args.persons:,} residents (seed {args.seed}) generated in {seconds:.1f} s\n")
         else:
             w(f"  reusing the county in {data_dir}\n")
+        province_dirs = []
+        if args.province and args.distinct:
+            for k in range(1, args.province + 1):
+                dk = data_dir / f"province-county-{k}"
+                dk.mkdir(exist_ok=True)
+                if not (dk / "truth.json").exists():
+                    _renkou(["migrate", "-v0"], dk)
+                    seconds = _renkou(["demo", "--persons", str(args.distinct), "--seed", str(k)], dk)
+                    w(f"  province county {k}: about {args.distinct:,} residents (seed {k}) generated in "
+                      f"{seconds:.1f} s\n")
+                    out.flush()
+                if not (dk / "stats" / "snapshot" / "meta.json").exists():
+                    _renkou(["stats", "snapshot"], dk)
+                province_dirs.append(str(dk / "stats" / "snapshot"))
         out.flush()
         inner = ["bench", "stats", "--inner", "--province", str(args.province), "--orm", args.orm,
-                 *(["--no-spark"] if args.no_spark else [])]
+                 *(["--no-spark"] if args.no_spark else []),
+                 *(["--province-dirs", *province_dirs] if province_dirs else [])]
         subprocess.run([sys.executable, "-m", "renkou.cli", *inner], env=_env(data_dir), check=True)  # noqa: S603
 
 
@@ -171,10 +190,13 @@ def _inner(args, out) -> None:  # noqa: C901 - a script: measure, compare, print
       f"≥ 20× the ORM — {'met' if t_orm_all / t_duck >= 20 else 'not met'}\n")
 
     if args.province:
-        _province(args.province, snap_dir, y, w, spark=not args.no_spark)
+        _province(args.province, snap_dir, y, w, spark=not args.no_spark,
+                  sources=[Path(d) for d in args.province_dirs or []])
 
 
-def _province(n: int, snap_dir: Path, period, w, *, spark: bool = True) -> None:
+def _province(n: int, snap_dir: Path, period, w, *, spark: bool = True, sources: list[Path] | None = None) -> None:
+    import pyarrow.parquet as pq
+
     from renkou.stats import engine
     from renkou.stats.snapshot import snapshot_copy_as
 
@@ -187,8 +209,10 @@ def _province(n: int, snap_dir: Path, period, w, *, spark: bool = True) -> None:
     dirs = []
     for k in range(n):
         county = f"{990000 + k + 1:06d}"
-        dirs.append(snapshot_copy_as(snap_dir, root / county, county))
-    w(f"province: {n} county snapshots (copies of this county recoded {dirs[0].name}…{dirs[-1].name}) written in "
+        dirs.append(snapshot_copy_as(sources[k] if sources else snap_dir, root / county, county))
+    persons = sum(pq.ParquetFile(d / "persons.parquet").metadata.num_rows for d in dirs)
+    what = (f"{n} distinct demo counties (seeds 1…{n})" if sources else f"{n} copies of this county")
+    w(f"province: {what}, recoded {dirs[0].name}…{dirs[-1].name}, {persons:,} person records, written in "
       f"{time.perf_counter() - t0:.1f} s\n")
     c0 = time.process_time()
     duck = engine.run_duckdb(dirs, [period])
