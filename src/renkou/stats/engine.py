@@ -6,8 +6,10 @@ engine runs the very same text, transpiled by sqlglot. Nothing about an element 
 Inputs of the plan: the snapshot tables (``units``, ``ancestors``, ``persons``, ``events``, ``marriages``, see
 snapshot.py) and three small tables the caller's periods give: ``periods(period, start_date, end_date)``,
 ``period_dates(period, at, d, weight)`` (the dates a stock is read at: the start, the end, and both with weight
-½ for the mean) and ``dates(d)``. Output: one row per (data_element, coc, org_unit, period) with its value, for
-every unit of the snapshots (villages rolled up to townships and the county through ``ancestors``).
+½ for the mean) and ``dates(d, j)`` (the distinct dates, j their rank). The plan's steps are generated for
+those dates (``plan_steps``: the stocks' pieces and per-date sums name the dates, the flows the periods' span)
+and given unchanged to both engines. Output: one row per (data_element, coc, org_unit, period) with its value,
+for every unit of the snapshots (villages rolled up to townships and the county through ``ancestors``).
 """
 
 from __future__ import annotations
@@ -241,9 +243,6 @@ def period_tables(periods: Iterable[Period]) -> dict[str, pa.Table]:
                                   "d": pa.array([r[2] for r in pd_rows], pa.date32()),
                                   "weight": pa.array([r[3] for r in pd_rows], pa.float64())}),
         "dates": pa.table({"d": pa.array(dates, pa.date32()), "j": pa.array(range(len(dates)), pa.int32())}),
-        # k = 0…K: the ages a person passes through between the first and the last date (its age at the first
-        # date + k), for cutting the stock intervals at birthdays (stock_steps).
-        "age_steps": pa.table({"k": pa.array(range(_years_between(dates) + 2), pa.int32())}),
     }
 
 
