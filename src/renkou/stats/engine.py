@@ -169,18 +169,26 @@ WHERE n > 0"""))
     return out
 
 
-def plan_steps(dates: Sequence[date], span: tuple[date, date] | None = None) -> list[tuple[str, str]]:
+def plan_steps(dates: Sequence[date], span: tuple[date, date] | None = None, *,
+               spells: bool = True) -> list[tuple[str, str]]:
     """Every named step of the plan, in order, for stocks read at these dates and flows within ``span`` (the first
-    day and the last day of the periods)."""
+    day and the last day of the periods). ``spells=False`` when the snapshots hold the spells already (written
+    with the snapshot by the same ``MOVE_STEPS``, see snapshot.py)."""
     lo, hi = span or (date(1, 1, 1), date(9999, 12, 31))
     bounds = f"DATE '{lo.isoformat()}' AND DATE '{hi.isoformat()}'"
-    return [*MOVE_STEPS, *stock_steps(dates), *((n, sql.replace("{SPAN}", bounds)) for n, sql in DERIVED_STEPS)]
+    return [*(MOVE_STEPS if spells else ()), *stock_steps(dates),
+            *((n, sql.replace("{SPAN}", bounds)) for n, sql in DERIVED_STEPS)]
 
 
-def _plan_for(tables: dict[str, pa.Table]) -> list[tuple[str, str]]:
+def spells_in(snapshots: Sequence[Path]) -> bool:
+    """Whether every snapshot carries its spells (``spells.parquet``); else the plan computes them."""
+    return all((Path(s) / "spells.parquet").exists() for s in snapshots)
+
+
+def _plan_for(tables: dict[str, pa.Table], *, spells: bool = True) -> list[tuple[str, str]]:
     periods = tables["periods"]
     span = (min(periods["start_date"].to_pylist()), max(periods["end_date"].to_pylist())) if periods.num_rows else None
-    return plan_steps(tables["dates"]["d"].to_pylist(), span)
+    return plan_steps(tables["dates"]["d"].to_pylist(), span, spells=spells)
 
 
 def element_sql(el: DataElement) -> str:
@@ -280,14 +288,15 @@ def run_duckdb(snapshots: Sequence[Path], periods: Iterable[Period],
     try:
         if threads:
             con.execute(f"SET threads = {int(threads)}")
-        for t in INPUT_TABLES:
+        stored = spells_in(snapshots)
+        for t in (*INPUT_TABLES, *(("spells",) if stored else ())):
             files = ", ".join(f"'{f}'" for f in _parquet_files(snapshots, t))
             con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet([{files}])")
         tables = period_tables(periods)
         for name, table in tables.items():
             con.register(f"{name}_arrow", table)
             con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
-        for name, sql in _plan_for(tables):
+        for name, sql in _plan_for(tables, spells=not stored):
             con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
         table = con.sql(final_sql(elements)).to_arrow_table()
     finally:
@@ -327,7 +336,8 @@ def run_spark(snapshots: Sequence[Path], periods: Iterable[Period],
               elements: Sequence[DataElement] = ELEMENTS) -> Result:
     spark = spark_session()
     t0 = time.perf_counter()
-    for t in INPUT_TABLES:
+    stored = spells_in(snapshots)
+    for t in (*INPUT_TABLES, *(("spells",) if stored else ())):
         spark.read.parquet(*_parquet_files(snapshots, t)).createOrReplaceTempView(t)
     tables = period_tables(periods)
     for name, table in tables.items():
@@ -335,7 +345,7 @@ def run_spark(snapshots: Sequence[Path], periods: Iterable[Period],
         spark.createDataFrame([tuple(r.values()) for r in table.to_pylist()], schema=schema) \
             .createOrReplaceTempView(name)
     cached = []
-    for name, sql in _plan_for(tables):
+    for name, sql in _plan_for(tables, spells=not stored):
         df = spark.sql(to_spark_sql(sql))
         if name in ("spells", "cnt_pop", "cnt_mw", "src_pop_age", "src_pop_attr", "src_mw"):
             df = df.cache()
