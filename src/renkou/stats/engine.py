@@ -133,9 +133,9 @@ def stock_steps(dates: Sequence[date]) -> list[tuple[str, str]]:
 
     A row is counted at date d when lo <= d < hi, at the age it has on d. Each interval is cut at the birthdays
     between the first and the last date into pieces of constant age (the age at the first date + k, k = 0…K:
-    one branch per k, K the years between the dates); the pieces are then counted by (village, attributes, age)
-    with one conditional sum per date — a single aggregation whatever the number of dates — and the sums are laid
-    out as rows. The age kept is exact under 50 and the first age of its five-year group from 50 (85 and over as
+    one branch per k, K = 1 + the whole years between the first and the last date); the pieces are then counted
+    by (village, attributes, age) with one conditional sum per date — a single aggregation whatever the number of
+    dates — and the sums are laid out as rows. The age kept is exact under 50 and the first age of its five-year group from 50 (85 and over as
     85): all the declared elements use. Step ``src_pop``/``src_mw``: (unit, d, attributes…, age, n), the rows
     counted at each date (no row for a count of 0)."""
     days = sorted(set(dates))
