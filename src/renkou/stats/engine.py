@@ -324,9 +324,6 @@ def spark_session():
                   .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
                   .config("spark.ui.showConsoleProgress", "false")
                   .config("spark.sql.session.timeZone", "UTC").config("spark.driver.memory", "2g")
-                  # The final query holds one aggregation per element in a stage; with the default page size
-                  # their first pages alone exceeded a task's memory (AGGREGATE_OUT_OF_MEMORY at 384k persons).
-                  .config("spark.buffer.pageSize", "2m")
                   .getOrCreate())
         _spark.sparkContext.setLogLevel("ERROR")
     return _spark
