@@ -206,14 +206,21 @@ def element_sql(el: DataElement) -> str:
             f"WHERE {el.filter} GROUP BY 1, 2, 3, 4")
 
 
-def final_sql(elements: Sequence[DataElement]) -> str:
+def leaf_sql(el: DataElement) -> str:
+    """One element's village rows as the roll-up reads them (a row no option covers has the COC ``-``)."""
+    return (f"SELECT data_element, COALESCE(coc, '-') AS coc, unit, period, CAST(value AS DOUBLE) AS value "
+            f"FROM ({element_sql(el)}) x")
+
+
+def final_sql(elements: Sequence[DataElement], leaf_views: Sequence[str] | None = None) -> str:
     """The element rows of every unit: each unit's own rows (``leaf``, mostly villages) plus the sums of its
     descendants' (``up``, one join with ``ancestors`` leaving out the unit itself), joined rather than grouped
     again, so that the large village level is never hashed twice. A row no option covers has the COC ``-`` here
-    (counted in the total ``""`` only)."""
+    (counted in the total ``""`` only). ``leaf_views``: the elements' ``leaf_sql`` computed beforehand as named
+    tables (Spark: one aggregation per element in a stage of its own)."""
     leaf = "\nUNION ALL\n".join(
-        f"SELECT data_element, COALESCE(coc, '-') AS coc, unit, period, CAST(value AS DOUBLE) AS value "
-        f"FROM ({element_sql(e)}) x{i}" for i, e in enumerate(elements))
+        [f"SELECT * FROM {v}" for v in leaf_views] if leaf_views is not None
+        else [leaf_sql(e) for e in elements])
     return f"""
 WITH leaf AS ({leaf}),
 own AS (SELECT l.* FROM leaf l JOIN ancestors an ON an.unit = l.unit AND an.ancestor = l.unit),
@@ -351,7 +358,16 @@ def run_spark(snapshots: Sequence[Path], periods: Iterable[Period],
             df = df.cache()
             cached.append(df)
         df.createOrReplaceTempView(name)
-    rows = spark.sql(to_spark_sql(final_sql(elements))).toArrow()
+    # Each element's rows first, each in stages of its own: in one query, the aggregations of all the elements
+    # share a task's memory and ran out of it at a few hundred thousand persons (local mode, 2g).
+    views = []
+    for i, el in enumerate(elements):
+        df = spark.sql(to_spark_sql(leaf_sql(el))).cache()
+        df.count()
+        cached.append(df)
+        df.createOrReplaceTempView(f"leaf_{i}")
+        views.append(f"leaf_{i}")
+    rows = spark.sql(to_spark_sql(final_sql(elements, views))).toArrow()
     for df in cached:
         df.unpersist()
     table = pa.table({c: rows.column(c) for c in ("data_element", "coc", "org_unit", "period", "value")})
