@@ -1,6 +1,6 @@
 """The data elements derived from the register, declared once as data (数据元).
 
-Each element counts rows of one *source* (a table the engine derives from the snapshot, see ``engine.SOURCES``):
+Each element counts rows of one *source* (a table the engine derives from the snapshot, see ``engine.STOCK_SOURCES`` and ``engine.DERIVED_STEPS``):
 
 - stock sources hold the persons living here at a date (``pop_age``: everyone by sex and age; ``pop_attr``: by
   registration type and residence status; ``mw``: married women by age) and are read

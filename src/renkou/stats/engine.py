@@ -6,8 +6,10 @@ engine runs the very same text, transpiled by sqlglot. Nothing about an element 
 Inputs of the plan: the snapshot tables (``units``, ``ancestors``, ``persons``, ``events``, ``marriages``, see
 snapshot.py) and three small tables the caller's periods give: ``periods(period, start_date, end_date)``,
 ``period_dates(period, at, d, weight)`` (the dates a stock is read at: the start, the end, and both with weight
-½ for the mean) and ``dates(d)``. Output: one row per (data_element, coc, org_unit, period) with its value, for
-every unit of the snapshots (villages rolled up to townships and the county through ``ancestors``).
+½ for the mean) and ``dates(d, j)`` (the distinct dates, j their rank). The plan's steps are generated for
+those dates (``plan_steps``: the stocks' pieces and per-date sums name the dates, the flows the periods' span)
+and given unchanged to both engines. Output: one row per (data_element, coc, org_unit, period) with its value,
+for every unit of the snapshots (villages rolled up to townships and the county through ``ancestors``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -28,7 +30,9 @@ from renkou.stats.elements import ELEMENTS, DataElement, age_sql
 INPUT_TABLES = ("units", "ancestors", "persons", "events", "marriages")
 HERE = "('resident', 'in')"
 
-STEPS: tuple[tuple[str, str], ...] = (
+SPELL_PERSON = "{p}.sex, {p}.birth_date, {p}.death_date, {p}.registration_type, {p}.residence_status"
+
+MOVE_STEPS: tuple[tuple[str, str], ...] = (
     # Moves of each person in date order, with the state each leaves behind and the state before it.
     ("mv", """
 SELECT county, person_id, date, id,
@@ -39,88 +43,200 @@ SELECT county, person_id, date, id,
   ROW_NUMBER() OVER (PARTITION BY county, person_id ORDER BY date, id) AS rn,
   LEAD(date) OVER (PARTITION BY county, person_id ORDER BY date, id) AS next_date
 FROM events WHERE kind IN ('move_in', 'move_out') AND person_id IS NOT NULL"""),
-    # Spells of living in a village: present at the end of day d when valid_from <= d < valid_to.
+    # Spells of living in a village: present at the end of day d when valid_from <= d < valid_to; with the person's
+    # sex, dates and registration (what the stocks count by), so that no later step joins persons again.
     ("spells", f"""
-SELECT county, person_id, DATE '0001-01-01' AS valid_from, date AS valid_to, before_unit AS unit
-FROM mv WHERE rn = 1 AND before_here
-UNION ALL
-SELECT county, person_id, date AS valid_from, COALESCE(next_date, DATE '9999-12-31') AS valid_to,
-  after_unit AS unit
-FROM mv WHERE after_here
+SELECT m.county, m.person_id, m.valid_from, m.valid_to, m.unit, {SPELL_PERSON.format(p='p')}
+FROM (
+  SELECT county, person_id, DATE '0001-01-01' AS valid_from, date AS valid_to, before_unit AS unit
+  FROM mv WHERE rn = 1 AND before_here
+  UNION ALL
+  SELECT county, person_id, date AS valid_from, COALESCE(next_date, DATE '9999-12-31') AS valid_to,
+    after_unit AS unit
+  FROM mv WHERE after_here) m
+JOIN persons p ON p.county = m.county AND p.id = m.person_id
 UNION ALL
 SELECT p.county, p.id AS person_id, DATE '0001-01-01' AS valid_from, DATE '9999-12-31' AS valid_to,
-  p.residence_unit AS unit
+  p.residence_unit AS unit, {SPELL_PERSON.format(p='p')}
 FROM persons p LEFT JOIN (SELECT DISTINCT county, person_id FROM mv) moved
   ON moved.county = p.county AND moved.person_id = p.id
 WHERE moved.person_id IS NULL AND p.residence_status IN {HERE} AND p.residence_unit IS NOT NULL"""),
-    # Persons living here at each date, counted by village and the attributes the elements disaggregate by. The age
-    # is exact under 50 and the first age of its five-year group from 50 (85 for 85 and over): all that the declared
-    # elements use (women 15–49, single years 15–49, five-year groups), at a fraction of the rows.
-    ("src_pop", f"""
-SELECT unit, d, sex, CASE WHEN age < 50 THEN age ELSE LEAST(85, CAST(FLOOR(age / 5) AS INTEGER) * 5) END AS age,
-  registration_type, residence_status, COUNT(*) AS n
-FROM (SELECT s.unit, dd.d, p.sex, {age_sql('p.birth_date', 'dd.d')} AS age, p.registration_type, p.residence_status
-  FROM spells s JOIN persons p ON p.county = s.county AND p.id = s.person_id
-  JOIN dates dd ON s.valid_from <= dd.d AND dd.d < s.valid_to
-  WHERE s.unit IS NOT NULL AND p.birth_date <= dd.d AND (p.death_date IS NULL OR p.death_date > dd.d)) x
-GROUP BY 1, 2, 3, 4, 5, 6"""),
-    # The same, by village, sex and age only, and by registration type and status only: what the elements read.
-    ("src_pop_age", "SELECT unit, d, sex, age, SUM(n) AS n FROM src_pop GROUP BY 1, 2, 3, 4"),
-    ("src_pop_attr", "SELECT unit, d, registration_type, residence_status, SUM(n) AS n FROM src_pop "
-                     "GROUP BY 1, 2, 3, 4"),
-    # Married women living here at each date.
-    ("src_mw", f"""
-SELECT s.unit, dd.d, {age_sql('p.birth_date', 'dd.d')} AS age, COUNT(*) AS n
-FROM marriages m JOIN persons p ON p.county = m.county AND p.id = m.wife_id
-JOIN spells s ON s.county = m.county AND s.person_id = m.wife_id
-JOIN dates dd ON s.valid_from <= dd.d AND dd.d < s.valid_to
-WHERE s.unit IS NOT NULL AND m.married_on <= dd.d AND (m.ended_on IS NULL OR m.ended_on > dd.d)
-  AND p.birth_date <= dd.d AND (p.death_date IS NULL OR p.death_date > dd.d)
-GROUP BY s.unit, dd.d, {age_sql('p.birth_date', 'dd.d')}"""),
+)
+
+# A flow row can only fall in a period by its date or by the day it was recorded (``LATE_JOIN``): the sources keep
+# the rows of the span of the periods asked ({SPAN}: the first start and the last end), not the whole history.
+IN_SPAN_OR_RECORDED = "(date BETWEEN {SPAN} OR recorded_on BETWEEN {SPAN})"
+
+DERIVED_STEPS: tuple[tuple[str, str], ...] = (
     ("src_births", f"""
 SELECT unit, date, recorded_on, sex, live_born, birth_order,
   {age_sql('mother_birth_date', 'date')} AS mage, 1 AS n
-FROM events WHERE kind = 'birth'"""),
-    ("src_deaths", """
-SELECT unit, date, recorded_on, person_sex AS sex, person_status, 1 AS n FROM events WHERE kind = 'death'"""),
-    ("src_marriages", "SELECT unit, married_on AS date, 1 AS n FROM marriages"),
+FROM events WHERE kind = 'birth' AND {IN_SPAN_OR_RECORDED}"""),
+    ("src_deaths", f"""
+SELECT unit, date, recorded_on, person_sex AS sex, person_status, 1 AS n FROM events
+WHERE kind = 'death' AND {IN_SPAN_OR_RECORDED}"""),
+    ("src_marriages", "SELECT unit, married_on AS date, 1 AS n FROM marriages WHERE married_on BETWEEN {SPAN}"),
     ("src_divorces", "SELECT unit, ended_on AS date, 1 AS n FROM marriages "
-                     "WHERE ended_on IS NOT NULL AND end_reason = 'divorce'"),
-    ("src_moves_in", """
+                     "WHERE ended_on IS NOT NULL AND end_reason = 'divorce' AND ended_on BETWEEN {SPAN}"),
+    ("src_moves_in", f"""
 SELECT COALESCE(to_unit, unit) AS unit, date, recorded_on,
   CASE WHEN kind = 'move_in' THEN 'OTHER_COUNTY' ELSE 'WITHIN_COUNTY' END AS scope, 1 AS n
-FROM events WHERE kind = 'move_in' OR (kind = 'move_out' AND to_unit IS NOT NULL)"""),
-    ("src_moves_out", """
+FROM events WHERE (kind = 'move_in' OR (kind = 'move_out' AND to_unit IS NOT NULL)) AND {IN_SPAN_OR_RECORDED}"""),
+    ("src_moves_out", f"""
 SELECT COALESCE(from_unit, unit) AS unit, date, recorded_on,
   CASE WHEN to_unit IS NULL THEN 'OTHER_COUNTY' ELSE 'WITHIN_COUNTY' END AS scope, 1 AS n
-FROM events WHERE kind = 'move_out'"""),
+FROM events WHERE kind = 'move_out' AND {IN_SPAN_OR_RECORDED}"""),
 )
+
+
+
+def _ymd(col: str) -> str:
+    """A date as the integer yyyymmdd (DuckDB and Spark alike). Completed years of age on day d of someone born on
+    day b are exactly floor((ymd(d) − ymd(b)) / 10000), so the birthday of age A is the first day whose ymd is at
+    least ymd(b) + A·10000 (29 February included: in other years the birthday is 1 March, as in ``age_sql``)."""
+    return f"(year({col}) * 10000 + month({col}) * 100 + dayofmonth({col}))"
+
+
+FOREVER = 99991231
+AGE_GROUP = "CASE WHEN {a} < 50 THEN {a} ELSE LEAST(85, CAST(FLOOR({a} / 5) AS INTEGER) * 5) END"
+
+# The stock sources: for each, the intervals [lo, hi) (yyyymmdd) during which a row is counted — living in the
+# village (``spells``), born, not yet dead, and for married women married and not yet divorced or widowed —
+# with the attributes it is counted by and the birth date ``b`` its age comes from.
+STOCK_INTERVALS: dict[str, tuple[tuple[str, ...], str]] = {
+    "pop": (("sex", "registration_type", "residence_status"), f"""
+SELECT s.unit, s.sex, s.registration_type, s.residence_status, {_ymd('s.birth_date')} AS b,
+  GREATEST({_ymd('s.valid_from')}, {_ymd('s.birth_date')}) AS lo,
+  LEAST({_ymd('s.valid_to')}, COALESCE({_ymd('s.death_date')}, {FOREVER})) AS hi
+FROM spells s
+WHERE s.unit IS NOT NULL AND s.birth_date IS NOT NULL"""),
+    "mw": ((), f"""
+SELECT s.unit, {_ymd('s.birth_date')} AS b,
+  GREATEST({_ymd('s.valid_from')}, {_ymd('s.birth_date')}, {_ymd('m.married_on')}) AS lo,
+  LEAST({_ymd('s.valid_to')}, COALESCE({_ymd('s.death_date')}, {FOREVER}),
+    COALESCE({_ymd('m.ended_on')}, {FOREVER})) AS hi
+FROM marriages m JOIN spells s ON s.county = m.county AND s.person_id = m.wife_id
+WHERE s.unit IS NOT NULL AND s.birth_date IS NOT NULL AND m.married_on IS NOT NULL"""),
+}
+
+
+# The stock sources the elements read (``src_<name>``): which counts, by which of their columns.
+STOCK_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pop_age": ("pop", ("sex", "age")),
+    "pop_attr": ("pop", ("registration_type", "residence_status")),
+    "mw": ("mw", ("age",)),
+}
+
+
+def stock_steps(dates: Sequence[date]) -> list[tuple[str, str]]:
+    """The stocks at the dates without joining persons × dates.
+
+    A row is counted at date d when lo <= d < hi, at the age it has on d. Each interval is cut at the birthdays
+    between the first and the last date into pieces of constant age (the age at the first date + k, k = 0…K:
+    one branch per k, K = 1 + the whole years between the first and the last date); the pieces are then counted
+    by (village, attributes, age) with one conditional sum per date — a single aggregation whatever the number of
+    dates — and the sums are laid out as rows. The age kept is exact under 50 and the first age of its five-year group from 50 (85 and over as
+    85): all the declared elements use. Step ``src_pop``/``src_mw``: (unit, d, attributes…, age, n), the rows
+    counted at each date (no row for a count of 0)."""
+    days = sorted(set(dates))
+    ymds = [d.year * 10000 + d.month * 100 + d.day for d in days]
+    first, last = (ymds[0], ymds[-1]) if ymds else (FOREVER, FOREVER)
+    steps = _years_between(days) + 1
+    pick = "CASE dt.j " + " ".join(f"WHEN {j} THEN g.c{j}" for j in range(len(ymds))) + " END" if ymds else "0"
+    sums = ", ".join(f"SUM(c{j}) AS c{j}" for j in range(len(ymds))) or "0 AS c0"
+    out = []
+    for name, (attrs, intervals) in STOCK_INTERVALS.items():
+        cols = "".join(f"{a}, " for a in attrs)
+        pieces = "\n  UNION ALL\n".join(f"""  SELECT unit, {cols}{AGE_GROUP.format(a=f'(a0 + {k})')} AS age,
+    GREATEST(lo, b + (a0 + {k}) * 10000) AS s, LEAST(hi, b + (a0 + {k + 1}) * 10000) AS e FROM iv""" for k in range(steps + 1))
+        counts = ", ".join(f"SUM(CASE WHEN s <= {v} AND e > {v} THEN 1 ELSE 0 END) AS c{j}"
+                           for j, v in enumerate(ymds))
+        out.append((f"cnt_{name}", f"""
+WITH iv AS (SELECT x.*, CAST(FLOOR(({first} - b) / 10000) AS INTEGER) AS a0 FROM ({intervals}) x
+  WHERE lo <= {last} AND hi > {first})
+SELECT unit, {cols}age, {counts or '0 AS c0'}
+FROM (
+{pieces}) pc
+WHERE s < e
+GROUP BY unit, {cols}age"""))
+    for name, (base, by) in STOCK_SOURCES.items():
+        cols = ", ".join(by)
+        out.append((f"src_{name}", f"""
+SELECT unit, d, {cols}, n FROM (
+  SELECT g.unit, dt.d, {', '.join(f'g.{c}' for c in by)}, {pick} AS n
+  FROM (SELECT unit, {cols}, {sums} FROM cnt_{base} GROUP BY unit, {cols}) g CROSS JOIN dates dt) x
+WHERE n > 0"""))
+    return out
+
+
+def plan_steps(dates: Sequence[date], span: tuple[date, date] | None = None, *,
+               spells: bool = True) -> list[tuple[str, str]]:
+    """Every named step of the plan, in order, for stocks read at these dates and flows within ``span`` (the first
+    day and the last day of the periods). ``spells=False`` when the snapshots hold the spells already (written
+    with the snapshot by the same ``MOVE_STEPS``, see snapshot.py)."""
+    lo, hi = span or (date(1, 1, 1), date(9999, 12, 31))
+    bounds = f"DATE '{lo.isoformat()}' AND DATE '{hi.isoformat()}'"
+    return [*(MOVE_STEPS if spells else ()), *stock_steps(dates),
+            *((n, sql.replace("{SPAN}", bounds)) for n, sql in DERIVED_STEPS)]
+
+
+def spells_in(snapshots: Sequence[Path]) -> bool:
+    """Whether every snapshot carries its spells (``spells.parquet``); else the plan computes them."""
+    return all((Path(s) / "spells.parquet").exists() for s in snapshots)
+
+
+def _plan_for(tables: dict[str, pa.Table], *, spells: bool = True) -> list[tuple[str, str]]:
+    periods = tables["periods"]
+    span = (min(periods["start_date"].to_pylist()), max(periods["end_date"].to_pylist())) if periods.num_rows else None
+    return plan_steps(tables["dates"]["d"].to_pylist(), span, spells=spells)
 
 
 def element_sql(el: DataElement) -> str:
     """The leaf rows of one element: (data_element, coc, unit, period, value) per village."""
     head = f"SELECT '{el.code}' AS data_element, {el.coc_sql()} AS coc, a.unit AS unit, "
     if el.stock:
-        return (f"{head}pd.period AS period, SUM(a.n * pd.weight) AS value FROM src_{el.source} a "
-                f"JOIN period_dates pd ON pd.d = a.d AND pd.at = '{el.at}' WHERE {el.filter} "
-                "GROUP BY 1, 2, 3, 4")
+        # Counted first by (COC, village, date) — a few rows per village — and only then spread over the periods
+        # read at that date.
+        return (f"SELECT '{el.code}' AS data_element, a.coc, a.unit, pd.period AS period, "
+                f"SUM(a.n * pd.weight) AS value FROM (SELECT {el.coc_sql()} AS coc, a.unit AS unit, a.d AS d, "
+                f"SUM(a.n) AS n FROM src_{el.source} a WHERE {el.filter} GROUP BY 1, 2, 3) a "
+                f"JOIN period_dates pd ON pd.d = a.d AND pd.at = '{el.at}' GROUP BY 1, 2, 3, 4")
     join = el.period_join or "a.date BETWEEN pr.start_date AND pr.end_date"
     return (f"{head}pr.period AS period, SUM(a.n) AS value FROM src_{el.source} a JOIN periods pr ON {join} "
             f"WHERE {el.filter} GROUP BY 1, 2, 3, 4")
 
 
-def final_sql(elements: Sequence[DataElement]) -> str:
+def leaf_sql(el: DataElement) -> str:
+    """One element's village rows as the roll-up reads them (a row no option covers has the COC ``-``)."""
+    return (f"SELECT data_element, COALESCE(coc, '-') AS coc, unit, period, CAST(value AS DOUBLE) AS value "
+            f"FROM ({element_sql(el)}) x")
+
+
+def final_sql(elements: Sequence[DataElement], leaf_views: Sequence[str] | None = None) -> str:
+    """The element rows of every unit: each unit's own rows (``leaf``, mostly villages) plus the sums of its
+    descendants' (``up``, one join with ``ancestors`` leaving out the unit itself), joined rather than grouped
+    again, so that the large village level is never hashed twice. A row no option covers has the COC ``-`` here
+    (counted in the total ``""`` only). ``leaf_views``: the elements' ``leaf_sql`` computed beforehand as named
+    tables (Spark: one aggregation per element in a stage of its own)."""
     leaf = "\nUNION ALL\n".join(
-        f"SELECT data_element, coc, unit, period, CAST(value AS DOUBLE) AS value FROM ({element_sql(e)}) x{i}"
-        for i, e in enumerate(elements))
+        [f"SELECT * FROM {v}" for v in leaf_views] if leaf_views is not None
+        else [leaf_sql(e) for e in elements])
     return f"""
 WITH leaf AS ({leaf}),
-rolled AS (
-  SELECT l.data_element, l.coc, an.ancestor AS org_unit, l.period, SUM(l.value) AS value
-  FROM leaf l JOIN ancestors an ON an.unit = l.unit
+own AS (SELECT l.* FROM leaf l JOIN ancestors an ON an.unit = l.unit AND an.ancestor = l.unit),
+up AS (
+  SELECT l.data_element, l.coc, an.ancestor AS unit, l.period, SUM(l.value) AS value
+  FROM leaf l JOIN ancestors an ON an.unit = l.unit AND an.ancestor <> l.unit
   GROUP BY l.data_element, l.coc, an.ancestor, l.period
+),
+rolled AS (
+  SELECT COALESCE(o.data_element, u.data_element) AS data_element, COALESCE(o.coc, u.coc) AS coc,
+    COALESCE(o.unit, u.unit) AS org_unit, COALESCE(o.period, u.period) AS period,
+    COALESCE(o.value, 0) + COALESCE(u.value, 0) AS value
+  FROM own o FULL OUTER JOIN up u ON o.data_element = u.data_element AND o.coc = u.coc AND o.unit = u.unit
+    AND o.period = u.period
 )
-SELECT data_element, coc, org_unit, period, value FROM rolled WHERE coc IS NOT NULL
+SELECT data_element, coc, org_unit, period, value FROM rolled WHERE coc <> '-'
 UNION ALL
 SELECT data_element, '' AS coc, org_unit, period, SUM(value) AS value FROM rolled
 GROUP BY data_element, org_unit, period"""
@@ -133,6 +249,7 @@ def period_tables(periods: Iterable[Period]) -> dict[str, pa.Table]:
         before = p.start - timedelta(days=1)
         pd_rows += [(p.code, "start", before, 1.0), (p.code, "end", p.end, 1.0),
                     (p.code, "mean", before, 0.5), (p.code, "mean", p.end, 0.5)]
+    dates = sorted({r[2] for r in pd_rows})
     return {
         "periods": pa.table({"period": [p.code for p in plist], "start_date": pa.array([p.start for p in plist],
                                                                                       pa.date32()),
@@ -140,8 +257,15 @@ def period_tables(periods: Iterable[Period]) -> dict[str, pa.Table]:
         "period_dates": pa.table({"period": [r[0] for r in pd_rows], "at": [r[1] for r in pd_rows],
                                   "d": pa.array([r[2] for r in pd_rows], pa.date32()),
                                   "weight": pa.array([r[3] for r in pd_rows], pa.float64())}),
-        "dates": pa.table({"d": pa.array(sorted({r[2] for r in pd_rows}), pa.date32())}),
+        "dates": pa.table({"d": pa.array(dates, pa.date32()), "j": pa.array(range(len(dates)), pa.int32())}),
     }
+
+
+def _years_between(dates: Sequence[date]) -> int:
+    if not dates:
+        return 0
+    a, b = dates[0], dates[-1]
+    return (b.year * 10000 + b.month * 100 + b.day - (a.year * 10000 + a.month * 100 + a.day)) // 10000
 
 
 @dataclass
@@ -171,13 +295,15 @@ def run_duckdb(snapshots: Sequence[Path], periods: Iterable[Period],
     try:
         if threads:
             con.execute(f"SET threads = {int(threads)}")
-        for t in INPUT_TABLES:
+        stored = spells_in(snapshots)
+        for t in (*INPUT_TABLES, *(("spells",) if stored else ())):
             files = ", ".join(f"'{f}'" for f in _parquet_files(snapshots, t))
             con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet([{files}])")
-        for name, table in period_tables(periods).items():
+        tables = period_tables(periods)
+        for name, table in tables.items():
             con.register(f"{name}_arrow", table)
             con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
-        for name, sql in STEPS:
+        for name, sql in _plan_for(tables, spells=not stored):
             con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
         table = con.sql(final_sql(elements)).to_arrow_table()
     finally:
@@ -210,27 +336,38 @@ def spark_session():
     return _spark
 
 
-_SPARK_TYPES = {pa.string(): "string", pa.date32(): "date", pa.float64(): "double"}
+_SPARK_TYPES = {pa.string(): "string", pa.date32(): "date", pa.float64(): "double", pa.int32(): "int"}
 
 
 def run_spark(snapshots: Sequence[Path], periods: Iterable[Period],
               elements: Sequence[DataElement] = ELEMENTS) -> Result:
     spark = spark_session()
     t0 = time.perf_counter()
-    for t in INPUT_TABLES:
+    stored = spells_in(snapshots)
+    for t in (*INPUT_TABLES, *(("spells",) if stored else ())):
         spark.read.parquet(*_parquet_files(snapshots, t)).createOrReplaceTempView(t)
-    for name, table in period_tables(periods).items():
+    tables = period_tables(periods)
+    for name, table in tables.items():
         schema = ", ".join(f"`{f.name}` {_SPARK_TYPES[f.type]}" for f in table.schema)
         spark.createDataFrame([tuple(r.values()) for r in table.to_pylist()], schema=schema) \
             .createOrReplaceTempView(name)
     cached = []
-    for name, sql in STEPS:
+    for name, sql in _plan_for(tables, spells=not stored):
         df = spark.sql(to_spark_sql(sql))
-        if name in ("spells", "src_pop", "src_pop_age", "src_pop_attr", "src_mw"):
+        if name in ("spells", "cnt_pop", "cnt_mw", "src_pop_age", "src_pop_attr", "src_mw"):
             df = df.cache()
             cached.append(df)
         df.createOrReplaceTempView(name)
-    rows = spark.sql(to_spark_sql(final_sql(elements))).toArrow()
+    # Each element's rows first, each in stages of its own: in one query, the aggregations of all the elements
+    # share a task's memory and ran out of it at a few hundred thousand persons (local mode, 2g).
+    views = []
+    for i, el in enumerate(elements):
+        df = spark.sql(to_spark_sql(leaf_sql(el))).cache()
+        df.count()
+        cached.append(df)
+        df.createOrReplaceTempView(f"leaf_{i}")
+        views.append(f"leaf_{i}")
+    rows = spark.sql(to_spark_sql(final_sql(elements, views))).toArrow()
     for df in cached:
         df.unpersist()
     table = pa.table({c: rows.column(c) for c in ("data_element", "coc", "org_unit", "period", "value")})

@@ -31,8 +31,9 @@ from django.db.models import Count, Max, Q
 
 from renkou.orgunits.models import OrgUnit
 from renkou.registry.models import Event, Household, Marriage, Person
+from renkou.stats.engine import MOVE_STEPS
 
-TABLES = ("units", "ancestors", "persons", "events", "marriages")
+TABLES = ("units", "ancestors", "persons", "events", "marriages", "spells")
 _CHUNK = 50_000
 
 
@@ -215,6 +216,16 @@ def snapshot_build(target: Path | None = None) -> SnapshotInfo:
             con.execute(f"COPY ({sql}) TO '{work / (name + '.parquet')}' (FORMAT parquet)")
             info.rows[name] = con.execute(f"SELECT count(*) FROM raw_{name}").fetchone()[0]
             info.seconds[f"write {name}"] = time.perf_counter() - t0
+        # The spells of living in a village (engine.MOVE_STEPS, the same text the engines would run): they
+        # change only with the register, so they are written once here instead of at every computation.
+        t0 = time.perf_counter()
+        for name in ("persons", "events"):
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{work / (name + '.parquet')}')")
+        for name, sql in MOVE_STEPS:
+            con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
+        con.execute(f"COPY spells TO '{work / 'spells.parquet'}' (FORMAT parquet)")
+        info.rows["spells"] = con.execute("SELECT count(*) FROM spells").fetchall()[0][0]
+        info.seconds["write spells"] = time.perf_counter() - t0
     finally:
         con.close()
     (work / "meta.json").write_text(json.dumps({
