@@ -54,7 +54,12 @@ echo "== migrations are up to date"
 renkou manage makemigrations --check --dry-run
 
 echo "== tests on SQLite"
-pytest -p no:cacheprovider -q -n 2 "$@"
+pytest -p no:cacheprovider -q -n 2 -m "not browser" "$@"
+echo "== browser tests on SQLite"
+# Their test database is a file (one per worker), not in memory: the live server's requests and the background jobs
+# (imports, duplicate scans) use connections of their own, and an in-memory database shared between connections
+# locks whole tables instead of waiting (SQLITE_LOCKED), where a file in WAL mode lets them wait their turn.
+RENKOU_TEST_SQLITE="${RENKOU_TEST_SQLITE:-$RENKOU_DATA_DIR/test.sqlite3}" pytest -p no:cacheprovider -q -n 2 -m browser "$@"
 
 echo "== tests on PostgreSQL ($pg_url)"
 if pg_ready; then

@@ -142,3 +142,11 @@ def test_households_upload(personas):
     f.name = "hh.csv"
     body = client_for(personas.dongcheng).post("/imports", {"file": f, "kind": "households"}).json()
     assert (body["kind"], body["status"], body["created"]) == ("households", "done", 1)
+
+
+def test_an_empty_kind_or_flag_is_refused_not_taken_for_its_default(personas):
+    for field in ("kind", "dry_run", "partial", "confirm"):
+        response = _upload(client_for(personas.admin), [_row("李四")], **{field: ""})
+        assert response.status_code == 422, (field, response.content)
+        assert response.json()["errors"][0]["field"] in {field, f"form.{field}"}
+    assert not Person.objects.filter(name="李四").exists()
