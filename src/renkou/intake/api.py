@@ -93,9 +93,9 @@ def import_upload(request: HttpRequest, file: File[UploadedFile], kind: Form[Imp
     ``confirm`` (confirm every warning). Answers 202 at once; poll ``GET /imports/{id}`` until ``finished_at``."""
     user = request.auth
     require_importer(user)
-    # A field sent empty is not the field left out: django-ninja would give it its default.
+    # A field sent empty, or sent as a file part, is not the field left out: django-ninja would give it its default.
     for name in ("kind", "dry_run", "partial", "confirm"):
-        if name in request.POST and request.POST[name] == "":
+        if name in request.FILES or (name in request.POST and request.POST[name] == ""):
             raise RuleViolation(name, _("This field may not be empty."), code="invalid")
     if file.size > MAX_UPLOAD:
         raise RuleViolation("file", _("The file is larger than 200 MB."), code="too_large")

@@ -150,3 +150,15 @@ def test_an_empty_kind_or_flag_is_refused_not_taken_for_its_default(personas):
         assert response.status_code == 422, (field, response.content)
         assert response.json()["errors"][0]["field"] in {field, f"form.{field}"}
     assert not Person.objects.filter(name="李四").exists()
+
+
+def test_a_kind_or_flag_sent_as_a_file_part_is_refused(personas):
+    import io as _io
+
+    for field in ("kind", "dry_run"):
+        part = _io.BytesIO(b"")
+        part.name = "empty.txt"
+        response = _upload(client_for(personas.admin), [_row("李五")], **{field: part})
+        assert response.status_code == 422, (field, response.content)
+        assert response.json()["errors"][0]["field"] in {field, f"form.{field}"}
+    assert not Person.objects.filter(name="李五").exists()
