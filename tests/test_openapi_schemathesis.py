@@ -70,4 +70,11 @@ def admin_token(county, personas):
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_answers_within_its_documentation(case, admin_token):
-    case.call_and_validate(headers={"Authorization": f"Bearer {admin_token}"}, checks=CHECKS)
+    checks = CHECKS
+    if case.method == "POST" and case.path.endswith("/imports"):
+        # The multipart upload: schemathesis's "invalid" values of its optional form fields (e.g. null) do not
+        # survive multipart encoding — the part goes out empty or not at all, which is a valid request (the
+        # field's default) — so its negative-data check reports false positives here. Empty fields and fields
+        # sent as file parts are refused by the route and tested in intake/tests/test_api_imports.py.
+        checks = [c for c in CHECKS if c is not negative_data_rejection]
+    case.call_and_validate(headers={"Authorization": f"Bearer {admin_token}"}, checks=checks)
