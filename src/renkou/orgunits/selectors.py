@@ -22,6 +22,8 @@ def unit_get(*, unit_id: int) -> OrgUnit | None:
 
 
 def unit_get_by_code(*, code: str) -> OrgUnit | None:
+    if "\x00" in code:  # no code holds one, and PostgreSQL refuses it in a query
+        return None
     return OrgUnit.objects.filter(code=code).first()
 
 

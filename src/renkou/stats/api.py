@@ -150,6 +150,8 @@ def _caller(request: HttpRequest) -> User:
 
 
 def _unit_in_scope(user: User, code: str) -> OrgUnit:
+    if "\x00" in code:  # no code holds one, and PostgreSQL refuses it in a query
+        raise NotFound
     unit = OrgUnit.objects.filter(code=code.strip()).first()
     if unit is None or not scope_for(user).covers(unit.pk):
         raise NotFound
@@ -234,7 +236,7 @@ def indicator_create(request, payload: IndicatorIn):
 def indicator_update(request, payload: IndicatorUpdateIn, code: str = Path(..., max_length=40)):
     """Change the fields sent; the definition is checked again before it is saved. ``"target": null`` removes
     the target."""
-    if not Indicator.objects.filter(code=code).exists():
+    if "\x00" in code or not Indicator.objects.filter(code=code).exists():
         raise NotFound
     sent = payload.dict(exclude_unset=True)
     data = {k: v for k, v in sent.items() if v is not None or k == "target"}  # "target": null clears it
@@ -243,7 +245,7 @@ def indicator_update(request, payload: IndicatorUpdateIn, code: str = Path(..., 
 
 @router.delete("/indicators/{code}", response=answers(204, None, *WRITE_ERRORS), summary="Remove an indicator")
 def indicator_remove(request, code: str = Path(..., max_length=40)):
-    if not Indicator.objects.filter(code=code).exists():
+    if "\x00" in code or not Indicator.objects.filter(code=code).exists():
         raise NotFound
     services.indicator_delete(by=_caller(request), code=code, channel=CHANNEL)
     return Status(204, None)
