@@ -65,9 +65,9 @@ def test_values_outside_the_area_are_404_and_bad_input_422(small_register, perso
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "periods"
     assert Api().get("/stats/values", {"elements": "BIRTHS", "units": DC, "periods": "2024"}
                             ).status_code == 401
-    # a NUL byte (which PostgreSQL refuses in a query) is an unknown unit, not a server error
+    # a NUL byte (which PostgreSQL refuses in a query) is refused at the door (core.middleware), not a server error
     assert dongcheng.get("/stats/values", {"elements": "BIRTHS", "units": "5002\x00", "periods": "2024"}
-                         ).status_code == 404
+                         ).status_code == 422
 
 
 def test_indicators_are_shipped(stat):
