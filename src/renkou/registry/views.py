@@ -542,6 +542,17 @@ def export_query(request: HttpRequest, kind: str) -> str:
     return params.urlencode()
 
 
+def _page_of(request: HttpRequest, qs) -> tuple[list, bool, int]:
+    """The rows of the page asked for (``?page=``, 50 a page), whether a next page exists, and its number."""
+    try:
+        number = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        number = 1
+    start = (number - 1) * selectors.PAGE_SIZE
+    page_rows = list(qs[start : start + selectors.PAGE_SIZE + 1])
+    return page_rows[: selectors.PAGE_SIZE], len(page_rows) > selectors.PAGE_SIZE, number
+
+
 @page
 def household_list(request):
     """The households of the area (or of a unit), by number or address, 50 a page, with their head and the
@@ -559,13 +570,7 @@ def household_list(request):
             raise NotFound
         qs = selectors.households_with_members(selectors.households_for_user(
             user=request.user, unit=unit, text=d["q"] or ""))
-        try:
-            number = max(1, int(request.GET.get("page", "1")))
-        except ValueError:
-            number = 1
-        start = (number - 1) * selectors.PAGE_SIZE
-        page_rows = list(qs[start : start + selectors.PAGE_SIZE + 1])
-        rows, has_next = page_rows[: selectors.PAGE_SIZE], len(page_rows) > selectors.PAGE_SIZE
+        rows, has_next, number = _page_of(request, qs)
         audit_record(user=request.user, action=AuditAction.SEARCH, object_type="household", unit_id=d["unit"],
                      detail={"query": {"q": d["q"] or "", "page": number}, "shown": [h.pk for h in rows]},
                      channel="web", ip_address=client_ip(request))
@@ -600,13 +605,7 @@ def event_list(request):
         qs = selectors.events_for_user(user=request.user, kind=d["kind"], unit_id=d["unit"],
                                        date_from=period.start if period else None,
                                        date_to=period.end if period else None)
-        try:
-            number = max(1, int(request.GET.get("page", "1")))
-        except ValueError:
-            number = 1
-        start = (number - 1) * selectors.PAGE_SIZE
-        page_rows = list(qs[start : start + selectors.PAGE_SIZE + 1])
-        rows, has_next = page_rows[: selectors.PAGE_SIZE], len(page_rows) > selectors.PAGE_SIZE
+        rows, has_next, number = _page_of(request, qs)
         audit_record(user=request.user, action=AuditAction.SEARCH, object_type="event", unit_id=d["unit"],
                      detail={"query": {"kind": d["kind"], "period": period.code if period else "", "page": number},
                              "shown": sorted({pid for e in rows for pid in (e.person_id, e.mother_id) if pid})},
