@@ -220,7 +220,9 @@ def _province(n: int, snap_dir: Path, period, w, *, spark: bool = True, sources:
       f"[load {_load()}]\n")
     if not spark:
         return
-    res = engine.run_spark(dirs, [period])
+    from renkou.stats.spark import run_spark
+
+    res = run_spark(dirs, [period])
     w(f"  spark (local[2]): {res.seconds:.2f} s, {res.table.num_rows:,} values (after session start-up) "
       f"[load {_load()}]\n")
     same = duck.as_dict() == res.as_dict()

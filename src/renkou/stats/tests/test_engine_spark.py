@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from renkou.orgunits.periods import Period
-from renkou.stats import engine
+from renkou.stats import engine, spark
 from renkou.stats.snapshot import snapshot_build, snapshot_copy_as
 
 
@@ -26,8 +26,8 @@ def test_spark_gives_duckdbs_numbers_to_the_last_digit(small_register, tmp_path)
     snapshot_copy_as(snap, tmp_path / "b", "500231")
     periods = [Period.parse(p) for p in ("2023", "2024", "FP2024", "2024S2", "FP2024H1", "2024Q1", "202402")]
     duck = engine.run_duckdb([snap, tmp_path / "b"], periods).as_dict()
-    spark = engine.run_spark([snap, tmp_path / "b"], periods).as_dict()
-    assert duck == spark
+    by_spark = spark.run_spark([snap, tmp_path / "b"], periods).as_dict()
+    assert duck == by_spark
     assert duck[("LIVE_BIRTHS", "", "500230000000", "2024")] == 2
     assert duck[("LIVE_BIRTHS", "", "500231000000", "2024")] == 2
     assert duck[("POP_MEAN", "", "500231000000", "2024")] == 8.5
