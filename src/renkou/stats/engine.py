@@ -66,25 +66,36 @@ WHERE moved.person_id IS NULL AND p.residence_status IN {HERE} AND p.residence_u
 # the rows of the span of the periods asked ({SPAN}: the first start and the last end), not the whole history.
 IN_SPAN_OR_RECORDED = "(date BETWEEN {SPAN} OR recorded_on BETWEEN {SPAN})"
 
+def _in_every_unit(sql: str, columns: str) -> str:
+    """A source's rows counted in their own unit and in every unit above it: one row per (row, unit of
+    ``ancestors`` above or equal to the row's unit), so that an element aggregates every unit at once and a township is
+    exactly the sum of its villages (no roll-up of the elements' rows afterwards)."""
+    cols = ", ".join(f"x.{c}" for c in columns.split(", "))
+    return f"SELECT an.ancestor AS unit, {cols} FROM ({sql}) x JOIN ancestors an ON an.unit = x.unit"
+
+
 DERIVED_STEPS: tuple[tuple[str, str], ...] = (
-    ("src_births", f"""
+    ("src_births", _in_every_unit(f"""
 SELECT unit, date, recorded_on, sex, live_born, birth_order,
   {age_sql('mother_birth_date', 'date')} AS mage, 1 AS n
-FROM events WHERE kind = 'birth' AND {IN_SPAN_OR_RECORDED}"""),
-    ("src_deaths", f"""
+FROM events WHERE kind = 'birth' AND {IN_SPAN_OR_RECORDED}""", "date, recorded_on, sex, live_born, birth_order, mage, n")),
+    ("src_deaths", _in_every_unit(f"""
 SELECT unit, date, recorded_on, person_sex AS sex, person_status, 1 AS n FROM events
-WHERE kind = 'death' AND {IN_SPAN_OR_RECORDED}"""),
-    ("src_marriages", "SELECT unit, married_on AS date, 1 AS n FROM marriages WHERE married_on BETWEEN {SPAN}"),
-    ("src_divorces", "SELECT unit, ended_on AS date, 1 AS n FROM marriages "
-                     "WHERE ended_on IS NOT NULL AND end_reason = 'divorce' AND ended_on BETWEEN {SPAN}"),
-    ("src_moves_in", f"""
+WHERE kind = 'death' AND {IN_SPAN_OR_RECORDED}""", "date, recorded_on, sex, person_status, n")),
+    ("src_marriages", _in_every_unit(
+        "SELECT unit, married_on AS date, 1 AS n FROM marriages WHERE married_on BETWEEN {SPAN}", "date, n")),
+    ("src_divorces", _in_every_unit(
+        "SELECT unit, ended_on AS date, 1 AS n FROM marriages "
+        "WHERE ended_on IS NOT NULL AND end_reason = 'divorce' AND ended_on BETWEEN {SPAN}", "date, n")),
+    ("src_moves_in", _in_every_unit(f"""
 SELECT COALESCE(to_unit, unit) AS unit, date, recorded_on,
   CASE WHEN kind = 'move_in' THEN 'OTHER_COUNTY' ELSE 'WITHIN_COUNTY' END AS scope, 1 AS n
-FROM events WHERE (kind = 'move_in' OR (kind = 'move_out' AND to_unit IS NOT NULL)) AND {IN_SPAN_OR_RECORDED}"""),
-    ("src_moves_out", f"""
+FROM events WHERE (kind = 'move_in' OR (kind = 'move_out' AND to_unit IS NOT NULL)) AND {IN_SPAN_OR_RECORDED}""",
+        "date, recorded_on, scope, n")),
+    ("src_moves_out", _in_every_unit(f"""
 SELECT COALESCE(from_unit, unit) AS unit, date, recorded_on,
   CASE WHEN to_unit IS NULL THEN 'OTHER_COUNTY' ELSE 'WITHIN_COUNTY' END AS scope, 1 AS n
-FROM events WHERE kind = 'move_out' AND {IN_SPAN_OR_RECORDED}"""),
+FROM events WHERE kind = 'move_out' AND {IN_SPAN_OR_RECORDED}""", "date, recorded_on, scope, n")),
 )
 
 
@@ -142,7 +153,6 @@ def stock_steps(dates: Sequence[date]) -> list[tuple[str, str]]:
     first, last = (ymds[0], ymds[-1]) if ymds else (FOREVER, FOREVER)
     steps = _years_between(days) + 1
     pick = "CASE dt.j " + " ".join(f"WHEN {j} THEN g.c{j}" for j in range(len(ymds))) + " END" if ymds else "0"
-    sums = ", ".join(f"SUM(c{j}) AS c{j}" for j in range(len(ymds))) or "0 AS c0"
     out = []
     for name, (attrs, intervals) in STOCK_INTERVALS.items():
         cols = "".join(f"{a}, " for a in attrs)
@@ -160,10 +170,15 @@ WHERE s < e
 GROUP BY unit, {cols}age"""))
     for name, (base, by) in STOCK_SOURCES.items():
         cols = ", ".join(by)
+        # Summed into every unit above the village (``ancestors``) here, on a few rows per unit, before the rows
+        # are laid out per date.
+        sums_up = ", ".join(f"SUM(c.c{j}) AS c{j}" for j in range(len(ymds))) or "0 AS c0"
+        cs = ", ".join(f"c.{c}" for c in by)
         out.append((f"src_{name}", f"""
 SELECT unit, d, {cols}, n FROM (
   SELECT g.unit, dt.d, {', '.join(f'g.{c}' for c in by)}, {pick} AS n
-  FROM (SELECT unit, {cols}, {sums} FROM cnt_{base} GROUP BY unit, {cols}) g CROSS JOIN dates dt) x
+  FROM (SELECT an.ancestor AS unit, {cs}, {sums_up} FROM cnt_{base} c JOIN ancestors an ON an.unit = c.unit
+        GROUP BY an.ancestor, {cs}) g CROSS JOIN dates dt) x
 WHERE n > 0"""))
     return out
 
@@ -191,54 +206,37 @@ def _plan_for(tables: dict[str, pa.Table], *, spells: bool = True) -> list[tuple
 
 
 def element_sql(el: DataElement) -> str:
-    """The leaf rows of one element: (data_element, coc, unit, period, value) per village."""
-    head = f"SELECT '{el.code}' AS data_element, {el.coc_sql()} AS coc, a.unit AS unit, "
+    """The rows of one element for every unit (the sources hold each row once per unit at or above its village):
+    (data_element, coc, unit, period, value), the total under the COC ``""`` (a grouping set: every row, also the
+    rows no option covers) and those rows under ``-``."""
+    rows = f"SELECT COALESCE({el.coc_sql()}, '-') AS k, a.unit AS unit, "
     if el.stock:
-        # Counted first by (COC, village, date) — a few rows per village — and only then spread over the periods
-        # read at that date.
-        return (f"SELECT '{el.code}' AS data_element, a.coc, a.unit, pd.period AS period, "
-                f"SUM(a.n * pd.weight) AS value FROM (SELECT {el.coc_sql()} AS coc, a.unit AS unit, a.d AS d, "
-                f"SUM(a.n) AS n FROM src_{el.source} a WHERE {el.filter} GROUP BY 1, 2, 3) a "
-                f"JOIN period_dates pd ON pd.d = a.d AND pd.at = '{el.at}' GROUP BY 1, 2, 3, 4")
+        # Counted first by (COC, unit, date) — a few rows per unit — and only then spread over the periods read at
+        # that date.
+        return (f"SELECT '{el.code}' AS data_element, COALESCE(x.k, '') AS coc, x.unit AS unit, pd.period AS period, "
+                f"SUM(x.n * pd.weight) AS value FROM (SELECT k, unit, d, SUM(n) AS n FROM ({rows}a.d AS d, a.n AS n "
+                f"FROM src_{el.source} a WHERE {el.filter}) y GROUP BY GROUPING SETS ((k, unit, d), (unit, d))) x "
+                f"JOIN period_dates pd ON pd.d = x.d AND pd.at = '{el.at}' GROUP BY x.k, x.unit, pd.period")
     join = el.period_join or "a.date BETWEEN pr.start_date AND pr.end_date"
-    return (f"{head}pr.period AS period, SUM(a.n) AS value FROM src_{el.source} a JOIN periods pr ON {join} "
-            f"WHERE {el.filter} GROUP BY 1, 2, 3, 4")
+    return (f"SELECT '{el.code}' AS data_element, COALESCE(k, '') AS coc, unit, period, SUM(n) AS value "
+            f"FROM ({rows}pr.period AS period, a.n AS n FROM src_{el.source} a JOIN periods pr ON {join} "
+            f"WHERE {el.filter}) y GROUP BY GROUPING SETS ((k, unit, period), (unit, period))")
 
 
 def leaf_sql(el: DataElement) -> str:
-    """One element's village rows as the roll-up reads them (a row no option covers has the COC ``-``)."""
-    return (f"SELECT data_element, COALESCE(coc, '-') AS coc, unit, period, CAST(value AS DOUBLE) AS value "
-            f"FROM ({element_sql(el)}) x")
+    """One element's rows as the final query reads them (every unit; the rows no option covers left out)."""
+    return (f"SELECT data_element, coc, unit, period, CAST(value AS DOUBLE) AS value "
+            f"FROM ({element_sql(el)}) x WHERE coc <> '-'")
 
 
 def final_sql(elements: Sequence[DataElement], leaf_views: Sequence[str] | None = None) -> str:
-    """The element rows of every unit: each unit's own rows (``leaf``, mostly villages) plus the sums of its
-    descendants' (``up``, one join with ``ancestors`` leaving out the unit itself), joined rather than grouped
-    again, so that the large village level is never hashed twice. A row no option covers has the COC ``-`` here
-    (counted in the total ``""`` only). ``leaf_views``: the elements' ``leaf_sql`` computed beforehand as named
-    tables (Spark: one aggregation per element in a stage of its own)."""
+    """The element rows of every unit: the elements' rows one after the other (each element has summed its rows
+    into every unit already, through the sources). ``leaf_views``: the elements' ``leaf_sql`` computed beforehand
+    as named tables (Spark: one aggregation per element in a stage of its own)."""
     leaf = "\nUNION ALL\n".join(
         [f"SELECT * FROM {v}" for v in leaf_views] if leaf_views is not None
         else [leaf_sql(e) for e in elements])
-    return f"""
-WITH leaf AS ({leaf}),
-own AS (SELECT l.* FROM leaf l JOIN ancestors an ON an.unit = l.unit AND an.ancestor = l.unit),
-up AS (
-  SELECT l.data_element, l.coc, an.ancestor AS unit, l.period, SUM(l.value) AS value
-  FROM leaf l JOIN ancestors an ON an.unit = l.unit AND an.ancestor <> l.unit
-  GROUP BY l.data_element, l.coc, an.ancestor, l.period
-),
-rolled AS (
-  SELECT COALESCE(o.data_element, u.data_element) AS data_element, COALESCE(o.coc, u.coc) AS coc,
-    COALESCE(o.unit, u.unit) AS org_unit, COALESCE(o.period, u.period) AS period,
-    COALESCE(o.value, 0) + COALESCE(u.value, 0) AS value
-  FROM own o FULL OUTER JOIN up u ON o.data_element = u.data_element AND o.coc = u.coc AND o.unit = u.unit
-    AND o.period = u.period
-)
-SELECT data_element, coc, org_unit, period, value FROM rolled WHERE coc <> '-'
-UNION ALL
-SELECT data_element, '' AS coc, org_unit, period, SUM(value) AS value FROM rolled
-GROUP BY data_element, org_unit, period"""
+    return f"SELECT data_element, coc, unit AS org_unit, period, value FROM (\n{leaf}) l"
 
 
 def period_tables(periods: Iterable[Period]) -> dict[str, pa.Table]:
