@@ -119,15 +119,23 @@ SELECT s.unit, s.sex, s.registration_type, s.residence_status, {_ymd('s.birth_da
   GREATEST({_ymd('s.valid_from')}, {_ymd('s.birth_date')}) AS lo,
   LEAST({_ymd('s.valid_to')}, COALESCE({_ymd('s.death_date')}, {FOREVER})) AS hi
 FROM spells s
-WHERE s.unit IS NOT NULL AND s.birth_date IS NOT NULL"""),
+WHERE s.unit IS NOT NULL AND s.birth_date IS NOT NULL AND {{SPELL_WITHIN}}"""),
     "mw": ((), f"""
 SELECT s.unit, {_ymd('s.birth_date')} AS b,
   GREATEST({_ymd('s.valid_from')}, {_ymd('s.birth_date')}, {_ymd('m.married_on')}) AS lo,
   LEAST({_ymd('s.valid_to')}, COALESCE({_ymd('s.death_date')}, {FOREVER}),
     COALESCE({_ymd('m.ended_on')}, {FOREVER})) AS hi
 FROM marriages m JOIN spells s ON s.county = m.county AND s.person_id = m.wife_id
-WHERE s.unit IS NOT NULL AND s.birth_date IS NOT NULL AND m.married_on IS NOT NULL"""),
+WHERE s.unit IS NOT NULL AND s.birth_date IS NOT NULL AND m.married_on IS NOT NULL AND {{SPELL_WITHIN}}
+  AND m.married_on <= {{LAST}} AND (m.ended_on IS NULL OR m.ended_on > {{FIRST}})"""),
 }
+
+
+# The intervals that can overlap [first date, last date] at all, on the snapshot's own date columns (the same
+# condition as ``lo <= last AND hi > first`` below, yyyymmdd keeping the order of dates), so that the rows outside
+# are dropped while reading, before any yyyymmdd is computed. {FIRST}/{LAST}: DATE literals.
+SPELL_WITHIN = ("s.valid_from <= {LAST} AND s.birth_date <= {LAST} AND s.valid_to > {FIRST} "
+                "AND (s.death_date IS NULL OR s.death_date > {FIRST})")
 
 
 # The stock sources the elements read (``src_<name>``): which counts, by which of their columns.
@@ -153,6 +161,12 @@ def stock_steps(dates: Sequence[date]) -> list[tuple[str, str]]:
     first, last = (ymds[0], ymds[-1]) if ymds else (FOREVER, FOREVER)
     steps = _years_between(days) + 1
     pick = "CASE dt.j " + " ".join(f"WHEN {j} THEN g.c{j}" for j in range(len(ymds))) + " END" if ymds else "0"
+    first_day, last_day = (days[0], days[-1]) if days else (date(9999, 12, 31), date(9999, 12, 31))
+
+    def within(sql: str) -> str:
+        return (sql.replace("{SPELL_WITHIN}", SPELL_WITHIN).replace("{FIRST}", f"DATE '{first_day.isoformat()}'")
+                .replace("{LAST}", f"DATE '{last_day.isoformat()}'"))
+
     out = []
     for name, (attrs, intervals) in STOCK_INTERVALS.items():
         cols = "".join(f"{a}, " for a in attrs)
@@ -161,12 +175,12 @@ def stock_steps(dates: Sequence[date]) -> list[tuple[str, str]]:
         counts = ", ".join(f"SUM(CASE WHEN s <= {v} AND e > {v} THEN 1 ELSE 0 END) AS c{j}"
                            for j, v in enumerate(ymds))
         out.append((f"cnt_{name}", f"""
-WITH iv AS (SELECT x.*, CAST(FLOOR(({first} - b) / 10000) AS INTEGER) AS a0 FROM ({intervals}) x
+WITH iv AS (SELECT x.*, CAST(FLOOR(({first} - b) / 10000) AS INTEGER) AS a0 FROM ({within(intervals)}) x
   WHERE lo <= {last} AND hi > {first})
 SELECT unit, {cols}age, {counts or '0 AS c0'}
 FROM (
 {pieces}) pc
-WHERE s < e
+WHERE s < e AND s <= {last}
 GROUP BY unit, {cols}age"""))
     for name, (base, by) in STOCK_SOURCES.items():
         cols = ", ".join(by)
