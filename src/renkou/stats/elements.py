@@ -3,7 +3,8 @@
 Each element counts rows of one *source* (a table the engine derives from the snapshot, see ``engine.STOCK_SOURCES`` and ``engine.DERIVED_STEPS``):
 
 - stock sources hold the persons living here at a date (``pop_age``: everyone by sex and age; ``pop_attr``: by
-  registration type and residence status; ``mw``: married women by age) and are read
+  sex, registration type and residence status — the smaller one, read by the elements that need no age; ``mw``:
+  married women by age) and are read
   at the period's start (the day before its first day, 24:00), its end (its last day, 24:00) or as the mean of
   the two (``at``);
 - flow sources hold dated events (births, deaths, marriages, divorces, moves) counted in the period.
@@ -150,7 +151,7 @@ class DataElement:
         return f"CASE WHEN {nulls} THEN NULL ELSE concat({joined}) END"
 
 
-def _stock(code: str, zh: str, en: str, at: str, *, source: str = "pop_age", flt: str = "TRUE",
+def _stock(code: str, zh: str, en: str, at: str, *, source: str = "pop_attr", flt: str = "TRUE",
            cats: tuple[Category, ...] = (SEX,), desc: str = "") -> DataElement:
     return DataElement(code, zh, en, source, at=at, filter=flt, categories=cats, description=desc)
 
@@ -170,15 +171,17 @@ ELEMENTS: tuple[DataElement, ...] = (
     _stock("POP_MEAN", "平均人口", "Mean population", "mean",
            desc="(population at the start + population at the end) ÷ 2."),
     _stock("POP_END_AGE5", "期末人口（按年龄组、性别）", "Population at the end by age group and sex", "end",
-           cats=(AGE5, SEX)),
+           source="pop_age", cats=(AGE5, SEX)),
     _stock("POP_END_REGTYPE", "期末人口（按户口性质）", "Population at the end by registration type", "end",
            source="pop_attr", cats=(REGTYPE,)),
     _stock("POP_END_STATUS", "期末人口（按居住状态）", "Population at the end by residence status", "end",
            source="pop_attr", cats=(STATUS,)),
-    _stock("WOMEN_15_49_END", "期末育龄妇女", "Women aged 15–49 at the end", "end", flt=WOMEN_15_49, cats=()),
-    _stock("WOMEN_15_49_MEAN", "平均育龄妇女", "Mean women aged 15–49", "mean", flt=WOMEN_15_49, cats=()),
+    _stock("WOMEN_15_49_END", "期末育龄妇女", "Women aged 15–49 at the end", "end", source="pop_age",
+           flt=WOMEN_15_49, cats=()),
+    _stock("WOMEN_15_49_MEAN", "平均育龄妇女", "Mean women aged 15–49", "mean", source="pop_age",
+           flt=WOMEN_15_49, cats=()),
     _stock("WOMEN_MEAN_AGE1", "平均育龄妇女（按单岁年龄）", "Mean women by single year of age", "mean",
-           flt=WOMEN_15_49, cats=(AGE1_15_49,)),
+           source="pop_age", flt=WOMEN_15_49, cats=(AGE1_15_49,)),
     _stock("MWOMEN_15_49_END", "期末已婚育龄妇女", "Married women aged 15–49 at the end", "end", source="mw",
            flt="a.age BETWEEN 15 AND 49", cats=()),
     _stock("MWOMEN_15_49_MEAN", "平均已婚育龄妇女", "Mean married women aged 15–49", "mean", source="mw",

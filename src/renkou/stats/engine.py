@@ -141,7 +141,7 @@ SPELL_WITHIN = ("s.valid_from <= {LAST} AND s.birth_date <= {LAST} AND s.valid_t
 # The stock sources the elements read (``src_<name>``): which counts, by which of their columns.
 STOCK_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
     "pop_age": ("pop", ("sex", "age")),
-    "pop_attr": ("pop", ("registration_type", "residence_status")),
+    "pop_attr": ("pop", ("sex", "registration_type", "residence_status")),
     "mw": ("mw", ("age",)),
 }
 
@@ -226,11 +226,14 @@ def element_sql(el: DataElement) -> str:
     rows = f"SELECT COALESCE({el.coc_sql()}, '-') AS k, a.unit AS unit, "
     if el.stock:
         # Counted first by (COC, unit, date) — a few rows per unit — and only then spread over the periods read at
-        # that date.
-        return (f"SELECT '{el.code}' AS data_element, COALESCE(x.k, '') AS coc, x.unit AS unit, pd.period AS period, "
-                f"SUM(x.n * pd.weight) AS value FROM (SELECT k, unit, d, SUM(n) AS n FROM ({rows}a.d AS d, a.n AS n "
-                f"FROM src_{el.source} a WHERE {el.filter}) y GROUP BY GROUPING SETS ((k, unit, d), (unit, d))) x "
-                f"JOIN period_dates pd ON pd.d = x.d AND pd.at = '{el.at}' GROUP BY x.k, x.unit, pd.period")
+        # that date: a period's start or end is one date (one row of ``period_dates``), its mean the sum of two.
+        counted = (f"(SELECT k, unit, d, SUM(n) AS n FROM ({rows}a.d AS d, a.n AS n FROM src_{el.source} a "
+                   f"WHERE {el.filter}) y GROUP BY GROUPING SETS ((k, unit, d), (unit, d))) x "
+                   f"JOIN period_dates pd ON pd.d = x.d AND pd.at = '{el.at}'")
+        head = f"SELECT '{el.code}' AS data_element, COALESCE(x.k, '') AS coc, x.unit AS unit, pd.period AS period, "
+        if el.at in ("start", "end"):
+            return f"{head}x.n * pd.weight AS value FROM {counted}"
+        return f"{head}SUM(x.n * pd.weight) AS value FROM {counted} GROUP BY x.k, x.unit, pd.period"
     join = el.period_join or "a.date BETWEEN pr.start_date AND pr.end_date"
     return (f"SELECT '{el.code}' AS data_element, COALESCE(k, '') AS coc, unit, period, SUM(n) AS value "
             f"FROM ({rows}pr.period AS period, a.n AS n FROM src_{el.source} a JOIN periods pr ON {join} "
