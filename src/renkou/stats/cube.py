@@ -13,7 +13,22 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_SEP = "\x1f"
+
+def _codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, list[str]]:
+    """A string column as integer codes and the strings they stand for."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    encoded = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
+    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary.to_pylist()
+
+
+def _dense(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct codes (sorted) and each code's position among them, for codes below ``size`` (no sort)."""
+    present = np.zeros(size, dtype=bool)
+    present[codes] = True
+    distinct = np.flatnonzero(present)
+    position = np.zeros(size, dtype=np.int64)
+    position[distinct] = np.arange(len(distinct))
+    return distinct, position[codes]
 
 
 @dataclass
@@ -32,18 +47,41 @@ class Cube:
         return cls([], [], np.zeros((0, 0)))
 
     @classmethod
-    def from_arrow(cls, table: pa.Table) -> Cube:
+    def from_arrow(cls, table: pa.Table, rows: Sequence[tuple[str, str]] | None = None) -> Cube:
+        """The cube of an engine result (data_element, coc, org_unit, period, value). ``rows``: exactly these
+        (unit, period) rows in this order (zeros where the table has none, its other rows left out), as ``aligned``
+        would give, without building the cube twice. Each column is dictionary-encoded on its own and the codes are
+        combined as integers (no string is built per value)."""
         if table.num_rows == 0:
-            return cls.empty()
-        key = pc.binary_join_element_wise(table["data_element"], table["coc"], _SEP).dictionary_encode()
-        row = pc.binary_join_element_wise(table["org_unit"], table["period"], _SEP).dictionary_encode()
-        key = key.combine_chunks() if isinstance(key, pa.ChunkedArray) else key
-        row = row.combine_chunks() if isinstance(row, pa.ChunkedArray) else row
-        keys = [tuple(k.split(_SEP, 1)) for k in key.dictionary.to_pylist()]
-        rows = [tuple(r.split(_SEP, 1)) for r in row.dictionary.to_pylist()]
-        matrix = np.zeros((len(keys), len(rows)))
-        matrix[key.indices.to_numpy(), row.indices.to_numpy()] = table["value"].to_numpy()
-        return cls(keys, rows, matrix)
+            return cls.empty() if rows is None else cls([], list(rows), np.zeros((0, len(rows))))
+        de, de_names = _codes(table["data_element"])
+        coc, coc_names = _codes(table["coc"])
+        unit, unit_names = _codes(table["org_unit"])
+        period, period_names = _codes(table["period"])
+        key_codes, key = _dense(de * len(coc_names) + coc, len(de_names) * len(coc_names))
+        keys = [(de_names[c // len(coc_names)], coc_names[c % len(coc_names)]) for c in key_codes.tolist()]
+        row_code = unit * len(period_names) + period
+        values = table["value"].to_numpy()
+        if rows is None:
+            row_codes, row = _dense(row_code, len(unit_names) * len(period_names))
+            row_list = [(unit_names[c // len(period_names)], period_names[c % len(period_names)])
+                        for c in row_codes.tolist()]
+        else:
+            row_list = list(rows)
+            unit_at = {u: i for i, u in enumerate(unit_names)}
+            period_at = {p: i for i, p in enumerate(period_names)}
+            # Position of each (unit, period) code among the rows asked; -1 for a row not asked.
+            where = np.full(len(unit_names) * len(period_names), -1, dtype=np.int64)
+            for j, (u, p) in enumerate(row_list):
+                iu, ip = unit_at.get(u), period_at.get(p)
+                if iu is not None and ip is not None:
+                    where[iu * len(period_names) + ip] = j
+            row = where[row_code]
+            asked = row >= 0
+            key, row, values = key[asked], row[asked], values[asked]
+        matrix = np.zeros((len(keys), len(row_list)))
+        matrix[key, row] = values
+        return cls(keys, row_list, matrix)
 
     @classmethod
     def from_rows(cls, items: Iterable[tuple[str, str, str, str, float]]) -> Cube:
