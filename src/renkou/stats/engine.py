@@ -303,8 +303,13 @@ def _parquet_files(snapshots: Sequence[Path], table: str) -> list[str]:
 
 
 def run_duckdb(snapshots: Sequence[Path], periods: Iterable[Period],
-               elements: Sequence[DataElement] = ELEMENTS, threads: int | None = None) -> Result:
+               elements: Sequence[DataElement] = ELEMENTS, threads: int | None = None,
+               timings: dict[str, tuple[float, float]] | None = None) -> Result:
+    """The plan run by DuckDB over the snapshots' Parquet files. ``timings``: filled with (wall, CPU) seconds per
+    step (``setup``: the views and the period tables; each named step; ``final``: the final query into Arrow).
+    CPU is this process's, DuckDB's threads included."""
     t0 = time.perf_counter()
+    clock = _Clock(timings)
     con = duckdb.connect()
     try:
         if threads:
@@ -317,12 +322,28 @@ def run_duckdb(snapshots: Sequence[Path], periods: Iterable[Period],
         for name, table in tables.items():
             con.register(f"{name}_arrow", table)
             con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+        clock.lap("setup")
         for name, sql in _plan_for(tables, spells=not stored):
             con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
+            clock.lap(name)
         table = con.sql(final_sql(elements)).to_arrow_table()
+        clock.lap("final")
     finally:
         con.close()
     return Result(table=table, seconds=time.perf_counter() - t0, engine="duckdb")
+
+
+class _Clock:
+    def __init__(self, into: dict[str, tuple[float, float]] | None) -> None:
+        self.into = into
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def lap(self, name: str) -> None:
+        if self.into is None:
+            return
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.into[name] = (wall - self.wall, cpu - self.cpu)
+        self.wall, self.cpu = wall, cpu
 
 
 def run(engine: str, snapshots: Sequence[Path], periods: Iterable[Period],
