@@ -108,7 +108,7 @@ def _ymd(col: str) -> str:
 
 
 FOREVER = 99991231
-AGE_GROUP = "CASE WHEN {a} < 50 THEN {a} ELSE LEAST(85, CAST(FLOOR({a} / 5) AS INTEGER) * 5) END"
+AGE_GROUP = "CASE WHEN {a} BETWEEN 15 AND 49 THEN {a} ELSE LEAST(85, CAST(FLOOR({a} / 5) AS INTEGER) * 5) END"
 
 # The stock sources: for each, the intervals [lo, hi) (yyyymmdd) during which a row is counted — living in the
 # village (``spells``), born, not yet dead, and for married women married and not yet divorced or widowed —
@@ -153,9 +153,11 @@ def stock_steps(dates: Sequence[date]) -> list[tuple[str, str]]:
     between the first and the last date into pieces of constant age (the age at the first date + k, k = 0…K:
     one branch per k, K = 1 + the whole years between the first and the last date); the pieces are then counted
     by (village, attributes, age) with one conditional sum per date — a single aggregation whatever the number of
-    dates — and the sums are laid out as rows. The age kept is exact under 50 and the first age of its five-year group from 50 (85 and over as
-    85): all the declared elements use. Step ``src_pop``/``src_mw``: (unit, d, attributes…, age, n), the rows
-    counted at each date (no row for a count of 0)."""
+    dates — and the sums are laid out as rows. A piece starting after the last date is not made. The age kept is
+    exact from 15 to 49 and otherwise the first age of its five-year group (85 and over as 85): what the declared
+    elements use (five-year groups, single years 15–49). Steps ``cnt_pop``/``cnt_mw``: (village, attributes…, age,
+    c0…cN), the count at each date; ``src_<source>``: (unit, d, columns…, n), summed into every unit at or above
+    the village and laid out as rows per date (no row for a count of 0)."""
     days = sorted(set(dates))
     ymds = [d.year * 10000 + d.month * 100 + d.day for d in days]
     first, last = (ymds[0], ymds[-1]) if ymds else (FOREVER, FOREVER)
