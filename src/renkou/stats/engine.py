@@ -66,36 +66,25 @@ WHERE moved.person_id IS NULL AND p.residence_status IN {HERE} AND p.residence_u
 # the rows of the span of the periods asked ({SPAN}: the first start and the last end), not the whole history.
 IN_SPAN_OR_RECORDED = "(date BETWEEN {SPAN} OR recorded_on BETWEEN {SPAN})"
 
-def _in_every_unit(sql: str, columns: str) -> str:
-    """A source's rows counted in their own unit and in every unit above it: one row per (row, unit of
-    ``ancestors`` above or equal to the row's unit), so that an element aggregates every unit at once and a township is
-    exactly the sum of its villages (no roll-up of the elements' rows afterwards)."""
-    cols = ", ".join(f"x.{c}" for c in columns.split(", "))
-    return f"SELECT an.ancestor AS unit, {cols} FROM ({sql}) x JOIN ancestors an ON an.unit = x.unit"
-
-
 DERIVED_STEPS: tuple[tuple[str, str], ...] = (
-    ("src_births", _in_every_unit(f"""
+    ("src_births", f"""
 SELECT unit, date, recorded_on, sex, live_born, birth_order,
   {age_sql('mother_birth_date', 'date')} AS mage, 1 AS n
-FROM events WHERE kind = 'birth' AND {IN_SPAN_OR_RECORDED}""", "date, recorded_on, sex, live_born, birth_order, mage, n")),
-    ("src_deaths", _in_every_unit(f"""
+FROM events WHERE kind = 'birth' AND {IN_SPAN_OR_RECORDED}"""),
+    ("src_deaths", f"""
 SELECT unit, date, recorded_on, person_sex AS sex, person_status, 1 AS n FROM events
-WHERE kind = 'death' AND {IN_SPAN_OR_RECORDED}""", "date, recorded_on, sex, person_status, n")),
-    ("src_marriages", _in_every_unit(
-        "SELECT unit, married_on AS date, 1 AS n FROM marriages WHERE married_on BETWEEN {SPAN}", "date, n")),
-    ("src_divorces", _in_every_unit(
-        "SELECT unit, ended_on AS date, 1 AS n FROM marriages "
-        "WHERE ended_on IS NOT NULL AND end_reason = 'divorce' AND ended_on BETWEEN {SPAN}", "date, n")),
-    ("src_moves_in", _in_every_unit(f"""
+WHERE kind = 'death' AND {IN_SPAN_OR_RECORDED}"""),
+    ("src_marriages", "SELECT unit, married_on AS date, 1 AS n FROM marriages WHERE married_on BETWEEN {SPAN}"),
+    ("src_divorces", "SELECT unit, ended_on AS date, 1 AS n FROM marriages "
+                     "WHERE ended_on IS NOT NULL AND end_reason = 'divorce' AND ended_on BETWEEN {SPAN}"),
+    ("src_moves_in", f"""
 SELECT COALESCE(to_unit, unit) AS unit, date, recorded_on,
   CASE WHEN kind = 'move_in' THEN 'OTHER_COUNTY' ELSE 'WITHIN_COUNTY' END AS scope, 1 AS n
-FROM events WHERE (kind = 'move_in' OR (kind = 'move_out' AND to_unit IS NOT NULL)) AND {IN_SPAN_OR_RECORDED}""",
-        "date, recorded_on, scope, n")),
-    ("src_moves_out", _in_every_unit(f"""
+FROM events WHERE (kind = 'move_in' OR (kind = 'move_out' AND to_unit IS NOT NULL)) AND {IN_SPAN_OR_RECORDED}"""),
+    ("src_moves_out", f"""
 SELECT COALESCE(from_unit, unit) AS unit, date, recorded_on,
   CASE WHEN to_unit IS NULL THEN 'OTHER_COUNTY' ELSE 'WITHIN_COUNTY' END AS scope, 1 AS n
-FROM events WHERE kind = 'move_out' AND {IN_SPAN_OR_RECORDED}""", "date, recorded_on, scope, n")),
+FROM events WHERE kind = 'move_out' AND {IN_SPAN_OR_RECORDED}"""),
 )
 
 
@@ -222,9 +211,10 @@ def _plan_for(tables: dict[str, pa.Table], *, spells: bool = True) -> list[tuple
 
 
 def element_sql(el: DataElement) -> str:
-    """The rows of one element for every unit (the sources hold each row once per unit at or above its village):
-    (data_element, coc, unit, period, value), the total under the COC ``""`` (a grouping set: every row, also the
-    rows no option covers) and those rows under ``-``."""
+    """The rows of one element for every unit: (data_element, coc, unit, period, value), the total under the COC
+    ``""`` (a grouping set: every row, also the rows no option covers) and those rows under ``-``. The stock
+    sources hold their counts for every unit already; a flow is counted by village, then summed into the units
+    above through ``ancestors``."""
     rows = f"SELECT COALESCE({el.coc_sql()}, '-') AS k, a.unit AS unit, "
     if el.stock:
         # Counted first by (COC, unit, date) — a few rows per unit — and only then spread over the periods read at
@@ -236,10 +226,13 @@ def element_sql(el: DataElement) -> str:
         if el.at in ("start", "end"):
             return f"{head}x.n * pd.weight AS value FROM {counted}"
         return f"{head}SUM(x.n * pd.weight) AS value FROM {counted} GROUP BY x.k, x.unit, pd.period"
+    # Flows: counted by (COC, village, period) first, then summed into every unit at or above the village.
     join = el.period_join or "a.date BETWEEN pr.start_date AND pr.end_date"
     return (f"SELECT '{el.code}' AS data_element, COALESCE(k, '') AS coc, unit, period, SUM(n) AS value "
+            f"FROM (SELECT v.k, an.ancestor AS unit, v.period, v.n FROM (SELECT k, unit, period, SUM(n) AS n "
             f"FROM ({rows}pr.period AS period, a.n AS n FROM src_{el.source} a JOIN periods pr ON {join} "
-            f"WHERE {el.filter}) y GROUP BY GROUPING SETS ((k, unit, period), (unit, period))")
+            f"WHERE {el.filter}) y GROUP BY k, unit, period) v JOIN ancestors an ON an.unit = v.unit) z "
+            f"GROUP BY GROUPING SETS ((k, unit, period), (unit, period))")
 
 
 def leaf_sql(el: DataElement) -> str:
