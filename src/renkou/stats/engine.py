@@ -163,7 +163,7 @@ def stock_steps(dates: Sequence[date]) -> list[tuple[str, str]]:
         cols = "".join(f"{a}, " for a in attrs)
         pieces = "\n  UNION ALL\n".join(f"""  SELECT unit, {cols}{AGE_GROUP.format(a=f'(a0 + {k})')} AS age,
     GREATEST(lo, b + (a0 + {k}) * 10000) AS s, LEAST(hi, b + (a0 + {k + 1}) * 10000) AS e FROM iv""" for k in range(steps + 1))
-        counts = ", ".join(f"SUM(CASE WHEN s <= {v} AND e > {v} THEN 1 ELSE 0 END) AS c{j}"
+        counts = ", ".join(f"COUNT(CASE WHEN s <= {v} AND e > {v} THEN 1 END) AS c{j}"
                            for j, v in enumerate(ymds))
         out.append((f"cnt_{name}", f"""
 WITH iv AS (SELECT x.*, CAST(FLOOR(({first} - b) / 10000) AS INTEGER) AS a0 FROM ({within(intervals)}) x
