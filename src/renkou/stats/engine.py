@@ -9,7 +9,9 @@ snapshot.py) and three small tables the caller's periods give: ``periods(period,
 ½ for the mean) and ``dates(d, j)`` (the distinct dates, j their rank). The plan's steps are generated for
 those dates (``plan_steps``: the stocks' pieces and per-date sums name the dates, the flows the periods' span)
 and given unchanged to both engines. Output: one row per (data_element, coc, org_unit, period) with its value,
-for every unit of the snapshots (villages rolled up to townships and the county through ``ancestors``).
+for every unit of the snapshots (villages summed into townships and the county through ``ancestors``: the stock
+sources right after their per-village counts, each flow element after its per-village count; each element's
+total by a grouping set), only where something is counted.
 """
 
 from __future__ import annotations
