@@ -37,7 +37,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -480,6 +480,37 @@ def snapshot_update(target: Path | None = None) -> SnapshotInfo:
         return _refresh(target)
 
 
+def snapshot_export_contributed(target: Path | None = None, *, today: date | None = None,
+                                years: int | None = None) -> tuple[int, int]:
+    """Write the contributed elements' values (contributed.py: the other modules' providers) for every period of
+    the last ``years`` years into the current version of the snapshot (``contributed.parquet``), for the engines'
+    runs over snapshots. Returns (rows, periods). Kept by the following refreshes until exported again."""
+    from renkou.stats import contributed
+
+    target = target or snapshot_dir()
+    with _builder_lock(target):
+        current = target.resolve()
+        meta = snapshot_meta(current)
+        if meta is None:
+            raise FileNotFoundError(f"no snapshot in {target}")
+        periods = contributed.export_periods(today or timezone.localdate(),
+                                             contributed.EXPORT_YEARS if years is None else years)
+        table = contributed.export_table(periods)
+        tmp = current / "contributed.parquet.tmp"
+        con = duckdb.connect()
+        try:
+            con.register("contributed_rows", table)
+            con.execute(f"COPY contributed_rows TO '{tmp}' (FORMAT parquet)")
+        finally:
+            con.close()
+        os.replace(tmp, current / "contributed.parquet")
+        meta.update(contributed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                    contributed_periods=[p.code for p in periods])
+        (current / "meta.json.tmp").write_text(json.dumps(meta, ensure_ascii=False, indent=1))
+        os.replace(current / "meta.json.tmp", current / "meta.json")
+        return table.num_rows, len(periods)
+
+
 def snapshot_meta(path: Path | None = None) -> dict | None:
     meta = (path or snapshot_dir()) / "meta.json"
     return json.loads(meta.read_text()) if meta.exists() else None
@@ -498,7 +529,7 @@ def snapshot_ensure(target: Path | None = None) -> SnapshotInfo:
 
 
 _CODE_COLUMNS = {"county", "code", "parent_code", "unit", "ancestor", "residence_unit", "registration_unit",
-                 "from_unit", "to_unit"}
+                 "from_unit", "to_unit", "org_unit"}
 
 
 def snapshot_copy_as(src: Path, dst: Path, county: str) -> Path:
