@@ -402,15 +402,14 @@ def _derive(con: duckdb.DuckDBPyConnection, target: Path, info: SnapshotInfo, *,
     info.seconds["units"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     for name in RAW_TABLES:
-        con.execute(f"COPY (SELECT * FROM stored_{name} ORDER BY id) TO '{work / 'raw' / (name + '.parquet')}' "
-                    f"(FORMAT parquet)")
+        con.execute(f"COPY stored_{name} TO '{work / 'raw' / (name + '.parquet')}' (FORMAT parquet)")
     con.execute("CREATE VIEW raw_persons AS SELECT * FROM stored_persons WHERE merged_into_id IS NULL")
     for name in ("households", "events", "marriages"):
         con.execute(f"CREATE VIEW raw_{name} AS SELECT * FROM stored_{name}")
     info.seconds["write raw"] = time.perf_counter() - t0
     for name, sql in _typed_queries(county).items():
         t0 = time.perf_counter()
-        con.execute(f"COPY ({sql} ORDER BY id) TO '{work / (name + '.parquet')}' (FORMAT parquet)")
+        con.execute(f"COPY ({sql}) TO '{work / (name + '.parquet')}' (FORMAT parquet)")
         info.rows[name] = con.execute(f"SELECT count(*) FROM raw_{name}").fetchall()[0][0]
         info.seconds[f"write {name}"] = time.perf_counter() - t0
     # The spells of living in a village (engine.MOVE_STEPS, the same text the engines would run): they change only
@@ -420,8 +419,7 @@ def _derive(con: duckdb.DuckDBPyConnection, target: Path, info: SnapshotInfo, *,
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{work / (name + '.parquet')}')")
     for name, sql in MOVE_STEPS:
         con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
-    con.execute(f"COPY (SELECT * FROM spells ORDER BY county, person_id, valid_from) TO '{work / 'spells.parquet'}' "
-                f"(FORMAT parquet)")
+    con.execute(f"COPY spells TO '{work / 'spells.parquet'}' (FORMAT parquet)")
     info.rows["spells"] = con.execute("SELECT count(*) FROM spells").fetchall()[0][0]
     info.seconds["write spells"] = time.perf_counter() - t0
     previous = snapshot_meta(target) if target.exists() else None

@@ -5,12 +5,15 @@ reader holding a version keeps it while a new one is published."""
 
 from __future__ import annotations
 
+import json
 import random
-from datetime import date, timedelta
+import time
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from django.utils import timezone
 
 from renkou.core.errors import NotFound, RuleViolation
 from renkou.registry.models import Event, Marriage, Person
@@ -187,7 +190,7 @@ def test_an_older_snapshot_without_raw_tables_is_built_in_full(county, personas)
     _seed_register(county, personas.admin, random.Random(9))
     info = snapshot_ensure()
     meta = snapshot_meta(info.path)
-    (info.path / "meta.json").write_text(__import__("json").dumps({**meta, "raw_format": 0}))
+    (info.path / "meta.json").write_text(json.dumps({**meta, "raw_format": 0}))
     make_person(county.dc_village1, name="新", sex="1")
     again = snapshot_ensure()
     assert (again.mode, again.why_full) == ("full", "raw tables of another format")
@@ -206,3 +209,20 @@ def test_a_reader_keeps_its_version_while_a_new_one_is_published(county, persona
     make_person(county.dc_village1, name="又一个", sex="2")
     newest = snapshot_ensure().path
     assert not held.exists() and newer.exists() and newest.exists()  # the current and the previous version
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_read_holds_the_write_lock_and_keeps_the_short_overlap(county, personas, tmp_path,
+                                                                                         monkeypatch):
+    monkeypatch.setattr(snapshot, "OVERLAP", timedelta(seconds=1))
+    monkeypatch.setattr(snapshot, "UNLOCKED_OVERLAP", timedelta(hours=1))
+    _seed_register(county, personas.admin, random.Random(11))
+    w = make_person(county.dc_village1, name="母", sex="2", birth_date=date(1990, 1, 1))
+    time.sleep(1.1)  # the rows written within the overlap before a read are fetched again by the next refresh
+    first = snapshot_ensure()
+    since = datetime.fromisoformat(snapshot_meta(first.path)["marks"]["since"])
+    assert timedelta(0) < timezone.now() - since < timedelta(minutes=1)  # the lock was had: OVERLAP, not UNLOCKED
+    birth_register(by=personas.admin, mother=w, born_on=date(2024, 3, 1), sex="1", name="子")
+    info = snapshot_ensure()
+    assert (info.mode, info.changed) == ("refresh", {"persons": 1, "households": 0, "events": 1, "marriages": 0})
+    _assert_equal_to_full(tmp_path, info.path, "outside a transaction")
