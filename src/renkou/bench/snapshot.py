@@ -85,17 +85,20 @@ def _timed(w, label: str, fn):
 
 
 def _compare(a: Path, b: Path) -> list[str]:
-    """The tables (and raw tables) of two snapshots that differ, compared as multisets of rows."""
+    """The tables (and raw tables) of two snapshot targets that differ, compared as multisets of rows."""
     import duckdb
 
-    from renkou.stats.snapshot import RAW_TABLES, TABLES
+    from renkou.stats.snapshot import RAW_TABLES, TABLES, raw_store
 
-    names = [*TABLES, *(f"raw/{t}" for t in RAW_TABLES)]
     con = duckdb.connect()
     try:
+        con.execute(f"ATTACH '{raw_store(a)}' AS ra (READ_ONLY)")
+        con.execute(f"ATTACH '{raw_store(b)}' AS rb (READ_ONLY)")
+        pairs = [(t, f"read_parquet('{a.resolve() / t}.parquet')", f"read_parquet('{b.resolve() / t}.parquet')")
+                 for t in TABLES]
+        pairs += [(f"raw {t}", f"ra.stored_{t}", f"rb.stored_{t}") for t in RAW_TABLES]
         bad = []
-        for name in names:
-            x, y = f"read_parquet('{a / name}.parquet')", f"read_parquet('{b / name}.parquet')"
+        for name, x, y in pairs:
             n = con.execute(f"SELECT (SELECT count(*) FROM (SELECT * FROM {x} EXCEPT ALL SELECT * FROM {y})) + "  # noqa: S608
                             f"(SELECT count(*) FROM (SELECT * FROM {y} EXCEPT ALL SELECT * FROM {x}))").fetchall()[0][0]
             if n:
@@ -131,7 +134,7 @@ def _inner(args, out) -> None:
         if args.no_check:
             return
         snapshot.snapshot_build(check_dir)
-        bad = _compare(target.resolve(), check_dir.resolve())
+        bad = _compare(target, check_dir)
         if bad:
             raise SystemExit(f"{label}: the refreshed snapshot differs from a full build: {', '.join(bad)}")
         w(f"  {label}: equal to a full build, every table\n")

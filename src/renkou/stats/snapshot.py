@@ -305,11 +305,21 @@ def _builder_lock(target: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def raw_store(target: Path) -> Path:
+    """The builder's own copy of the raw tables beside the snapshot ``target`` (a DuckDB database: changed rows are
+    replaced in place; readers never open it)."""
+    return target.with_name(f"{target.name}.raw.duckdb")
+
+
 def _full(target: Path) -> SnapshotInfo:
     info = SnapshotInfo(path=target, mode="full")
     fingerprint = register_fingerprint()
     _none, since = _under_write_lock(lambda mark: None)
-    con = duckdb.connect()
+    store = raw_store(target)
+    building = store.with_name(store.name + ".building")
+    for f in (building, building.with_name(building.name + ".wal")):
+        f.unlink(missing_ok=True)
+    con = duckdb.connect(str(building))
     try:
         for name in RAW_TABLES:
             t0 = time.perf_counter()
@@ -317,33 +327,43 @@ def _full(target: Path) -> SnapshotInfo:
             con.execute(f"CREATE TABLE stored_{name} AS {_raw_cast(name, f'fetched_{name}')}")
             con.unregister(f"fetched_{name}")
             info.seconds[f"read {name}"] = time.perf_counter() - t0
-        return _derive(con, target, info, fingerprint=fingerprint, since=since)
+        con.execute(f"CREATE TABLE state AS SELECT {RAW_FORMAT} AS raw_format, ? AS since", [since.isoformat()])
+        info = _derive(con, target, info, fingerprint=fingerprint, since=since)
     finally:
         con.close()
+    # After the snapshot's publication: a crash in between leaves the older raw tables, and their older mark, which
+    # the next refresh brings up to date.
+    os.replace(building, store)
+    return info
 
 
 def _refresh(target: Path) -> SnapshotInfo:
-    """Merge the rows changed since the snapshot's read into its raw tables and derive the tables again; a full
-    build instead when the snapshot cannot be refreshed with certainty (``info.why_full`` says why)."""
-    current = target.resolve()
-    meta = snapshot_meta(current) or {}
-    marks = meta.get("marks") or {}
-    why = ("no snapshot" if not meta else "raw tables of another format" if meta.get("raw_format") != RAW_FORMAT
-           else "no marks" if "since" not in marks
-           else "raw tables missing" if not all((current / "raw" / f"{t}.parquet").exists() for t in RAW_TABLES)
-           else "")
+    """Merge the rows changed since the last read into the raw tables and derive the snapshot's tables again from
+    them; a full build instead when that cannot be done with certainty (``info.why_full`` says why)."""
+    store = raw_store(target)
+    why, con = "", None
+    if not store.exists():
+        why = "no raw tables"
+    else:
+        con = duckdb.connect(str(store))
+        try:
+            raw_format, since_text = con.execute("SELECT raw_format, since FROM state").fetchall()[0]
+        except duckdb.Error:
+            raw_format, since_text = None, None
+        if raw_format != RAW_FORMAT:
+            why = "raw tables of another format"
     if why:
+        if con is not None:
+            con.close()
         info = _full(target)
         info.why_full = why
         return info
-    since = datetime.fromisoformat(marks["since"])
+    assert con is not None
+    since = datetime.fromisoformat(since_text)
     info = SnapshotInfo(path=target, mode="refresh")
     fingerprint = register_fingerprint()
-    con = duckdb.connect()
     try:
-        old = {t: str(current / "raw" / f"{t}.parquet") for t in RAW_TABLES}
-        top_household = con.execute(f"SELECT COALESCE(MAX(id), 0) FROM read_parquet('{old['households']}')"
-                                    ).fetchall()[0][0]
+        top_household = con.execute("SELECT COALESCE(MAX(id), 0) FROM stored_households").fetchall()[0][0]
         stamp = connection.ops.adapt_datetimefield_value(since)
 
         def read(_mark: datetime) -> tuple[dict[str, list[int]], dict[str, pa.Table]]:
@@ -359,21 +379,27 @@ def _refresh(target: Path) -> SnapshotInfo:
         (counts, changed), next_since = _under_write_lock(read)
         info.seconds["read changes"] = time.perf_counter() - t0
         t0 = time.perf_counter()
+        con.execute("BEGIN TRANSACTION")
         for name in RAW_TABLES:
             info.changed[name] = changed[name].num_rows
             con.register(f"fetched_{name}", changed[name])
-            con.execute(f"CREATE TABLE changed_{name} AS {_raw_cast(name, f'fetched_{name}')}")
+            con.execute(f"CREATE TEMP TABLE changed_{name} AS {_raw_cast(name, f'fetched_{name}')}")
             con.unregister(f"fetched_{name}")
-            con.execute(f"""CREATE TABLE stored_{name} AS
-SELECT o.* FROM read_parquet('{old[name]}') o ANTI JOIN changed_{name} c ON c.id = o.id
-UNION ALL SELECT * FROM changed_{name}""")
+            con.execute(f"DELETE FROM stored_{name} WHERE id IN (SELECT id FROM changed_{name})")
+            con.execute(f"INSERT INTO stored_{name} SELECT * FROM changed_{name}")
             n, s = con.execute(f"SELECT COUNT(*), COALESCE(SUM(id), 0) FROM stored_{name}").fetchall()[0]
             if [int(n), int(s)] != counts[name]:
                 why = f"{name}: {n} rows (id sum {s}) merged, {counts[name][0]} ({counts[name][1]}) in the register"
                 break
         info.seconds["merge changes"] = time.perf_counter() - t0
-        if not why:
-            return _derive(con, target, info, fingerprint=fingerprint, since=next_since)
+        if why:
+            con.execute("ROLLBACK")
+        else:
+            con.execute("UPDATE state SET since = ?", [next_since.isoformat()])
+            info = _derive(con, target, info, fingerprint=fingerprint, since=next_since)
+            # After the publication: a crash in between leaves the raw tables as they were, and their mark.
+            con.execute("COMMIT")
+            return info
     finally:
         con.close()
     full = _full(target)
@@ -383,13 +409,13 @@ UNION ALL SELECT * FROM changed_{name}""")
 
 def _derive(con: duckdb.DuckDBPyConnection, target: Path, info: SnapshotInfo, *, fingerprint: dict,
             since: datetime) -> SnapshotInfo:
-    """Write the raw tables (``stored_<name>`` in ``con``), the tables the engines read and the spells into a new
-    version of ``target``, and publish it."""
+    """Write the tables the engines read and the spells, from the raw tables (``stored_<name>`` in ``con``), into
+    a new version of ``target``, and publish it."""
     county = _county_code()
     build_id = uuid.uuid4().hex
     work = target.with_name(f"{target.name}.building")
     shutil.rmtree(work, ignore_errors=True)
-    (work / "raw").mkdir(parents=True)
+    work.mkdir(parents=True)
     t0 = time.perf_counter()
     units, ancestors, unit_ids = _unit_tables(county)
     for name, table in (("units", units), ("ancestors", ancestors)):
@@ -400,13 +426,9 @@ def _derive(con: duckdb.DuckDBPyConnection, target: Path, info: SnapshotInfo, *,
     con.register("unit_ids", pa.table({"id": pa.array(unit_ids[0], pa.int64()),
                                        "code": pa.array(unit_ids[1], pa.string())}))
     info.seconds["units"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for name in RAW_TABLES:
-        con.execute(f"COPY stored_{name} TO '{work / 'raw' / (name + '.parquet')}' (FORMAT parquet)")
-    con.execute("CREATE VIEW raw_persons AS SELECT * FROM stored_persons WHERE merged_into_id IS NULL")
+    con.execute("CREATE TEMP VIEW raw_persons AS SELECT * FROM stored_persons WHERE merged_into_id IS NULL")
     for name in ("households", "events", "marriages"):
-        con.execute(f"CREATE VIEW raw_{name} AS SELECT * FROM stored_{name}")
-    info.seconds["write raw"] = time.perf_counter() - t0
+        con.execute(f"CREATE TEMP VIEW raw_{name} AS SELECT * FROM stored_{name}")
     for name, sql in _typed_queries(county).items():
         t0 = time.perf_counter()
         con.execute(f"COPY ({sql}) TO '{work / (name + '.parquet')}' (FORMAT parquet)")
@@ -416,7 +438,7 @@ def _derive(con: duckdb.DuckDBPyConnection, target: Path, info: SnapshotInfo, *,
     # with the register, so they are written once here instead of at every computation.
     t0 = time.perf_counter()
     for name in ("persons", "events"):
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{work / (name + '.parquet')}')")
+        con.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM read_parquet('{work / (name + '.parquet')}')")
     for name, sql in MOVE_STEPS:
         con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
     con.execute(f"COPY spells TO '{work / 'spells.parquet'}' (FORMAT parquet)")

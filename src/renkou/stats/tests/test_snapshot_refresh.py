@@ -5,12 +5,12 @@ reader holding a version keeps it while a new one is published."""
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 from django.utils import timezone
@@ -28,7 +28,14 @@ from renkou.registry.services import (
     person_update,
 )
 from renkou.stats import snapshot
-from renkou.stats.snapshot import RAW_TABLES, TABLES, snapshot_build, snapshot_ensure, snapshot_meta
+from renkou.stats.snapshot import (
+    RAW_TABLES,
+    TABLES,
+    raw_store,
+    snapshot_build,
+    snapshot_ensure,
+    snapshot_meta,
+)
 from renkou.testing import make_person
 
 
@@ -39,19 +46,25 @@ def _exact_marks(monkeypatch):
     monkeypatch.setattr(snapshot, "UNLOCKED_OVERLAP", timedelta(0))
 
 
-def _tables(path: Path) -> dict[str, list[dict]]:
+def _tables(path: Path, store: Path) -> dict[str, list[dict]]:
     out = {}
     for name in TABLES:
         rows = pq.read_table(path / f"{name}.parquet").to_pylist()
         out[name] = sorted(rows, key=lambda r: [(v is None, str(v)) for v in r.values()])
-    for name in RAW_TABLES:
-        out[f"raw/{name}"] = sorted(pq.read_table(path / "raw" / f"{name}.parquet").to_pylist(), key=lambda r: r["id"])
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        for name in RAW_TABLES:
+            out[f"raw {name}"] = sorted(con.sql(f"SELECT * FROM stored_{name}").to_arrow_table().to_pylist(),
+                                        key=lambda r: r["id"])
+    finally:
+        con.close()
     return out
 
 
 def _assert_equal_to_full(tmp_path: Path, refreshed: Path, label: str) -> None:
     full = snapshot_build(tmp_path / "full").path
-    a, b = _tables(refreshed), _tables(full)
+    a = _tables(refreshed, raw_store(snapshot.snapshot_dir()))
+    b = _tables(full, raw_store(tmp_path / "full"))
     for name in a:
         assert a[name] == b[name], f"{label}: table {name} differs from a full build"
 
@@ -186,14 +199,15 @@ def test_a_deleted_row_makes_a_full_build(county, personas, tmp_path):
     _assert_equal_to_full(tmp_path, info.path, "deleted event")
 
 
-def test_an_older_snapshot_without_raw_tables_is_built_in_full(county, personas):
+def test_without_its_raw_tables_a_snapshot_is_built_in_full(county, personas):
     _seed_register(county, personas.admin, random.Random(9))
-    info = snapshot_ensure()
-    meta = snapshot_meta(info.path)
-    (info.path / "meta.json").write_text(json.dumps({**meta, "raw_format": 0}))
+    snapshot_ensure()
+    raw_store(snapshot.snapshot_dir()).unlink()
     make_person(county.dc_village1, name="新", sex="1")
     again = snapshot_ensure()
-    assert (again.mode, again.why_full) == ("full", "raw tables of another format")
+    assert (again.mode, again.why_full) == ("full", "no raw tables")
+    make_person(county.dc_village1, name="又", sex="1")
+    assert snapshot_ensure().mode == "refresh"
 
 
 def test_a_reader_keeps_its_version_while_a_new_one_is_published(county, personas):
