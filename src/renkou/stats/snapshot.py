@@ -1,8 +1,9 @@
 """The columnar snapshot of the register (Parquet) that the statistics engines read.
 
 One SQL query per table (units, persons, households, events, marriages), fetched with a plain cursor into Arrow
-columns (no model instances); DuckDB casts them, keeps them (``raw/*.parquet``) and derives from them the tables
-the engines read. Every table carries the six-digit ``county`` code, so that many county snapshots can be read
+columns (no model instances); DuckDB casts them, keeps them (the *raw tables*, in the builder's own database
+``<name>.raw.duckdb`` beside the snapshot, which no reader opens) and derives from them the tables the engines
+read. Every table carries the six-digit ``county`` code, so that many county snapshots can be read
 together (a province) without their row ids colliding. Unit references are written as 12-digit unit codes;
 ``ancestors.parquet`` maps every unit to itself and each unit above it, which is how the engines roll figures up
 from villages to townships to the county.
@@ -10,8 +11,9 @@ from villages to townships to the county.
 A snapshot is stale when the register's fingerprint (row counts, last ids, last changes) differs from the one
 stored beside it. ``snapshot_ensure`` then *refreshes* it: only the rows changed since the snapshot was read
 (persons, events and marriages by their ``updated_at`` change marker, households by id: a household's columns
-read here never change) are fetched and merged into the kept raw tables, and the engines' tables are derived again
-from those by DuckDB (the same SQL as a full build). The refresh gives way to a full build when it cannot be sure
+read here never change) are fetched and replace their rows in the raw tables (one DuckDB transaction, committed
+once the new version is published), and the engines' tables are derived again from those by DuckDB (the same SQL as
+a full build). The refresh gives way to a full build when it cannot be sure
 of its result: an older snapshot without raw tables or marks, or merged tables whose row counts and sums of ids
 differ from the register's (rows were deleted, or a row was missed).
 
