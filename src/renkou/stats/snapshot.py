@@ -58,7 +58,7 @@ from renkou.stats.engine import MOVE_STEPS
 TABLES = ("units", "ancestors", "persons", "events", "marriages", "spells")
 RAW_TABLES = ("persons", "households", "events", "marriages")
 # What the raw tables hold (changes when the raw columns change: an older snapshot is then built in full).
-RAW_FORMAT = 1
+RAW_FORMAT = 2
 # The next refresh fetches the rows stamped since the mark less this (see the module's docstring) …
 OVERLAP = timedelta(minutes=5)
 # … or less this when the write lock could not be had within the database's timeout (a long import running):
@@ -178,8 +178,15 @@ def _raw_fetch(name: str, where: str = "", params: list[Any] | None = None) -> p
     return _arrow(_fetch(sql + where, names, params))
 
 
-def _typed_queries(county: str) -> dict[str, str]:
-    """The snapshot tables, made by DuckDB from the raw tables (``raw_<name>``) and ``unit_ids``."""
+def _typed_queries(county: str, only: dict[str, str] | None = None) -> dict[str, str]:
+    """The snapshot tables, made by DuckDB from the raw tables (``raw_<name>``) and ``unit_ids``; ``only``: for a
+    table, the name of a table of the ids whose rows alone are made (the others are read whole)."""
+    only = only or {}
+
+    def rows_of(name: str) -> str:
+        return f"(SELECT * FROM raw_{name} WHERE id IN (SELECT id FROM {only[name]}))" if name in only \
+            else f"raw_{name}"
+
     tz = _tz_offset_hours()
     # Django stores UTC: the first 19 characters are the UTC time on SQLite and on PostgreSQL (session in UTC).
     recorded = f"CAST(CAST(substr(e.recorded_at, 1, 19) AS TIMESTAMP) + INTERVAL {tz} HOUR AS DATE)"
@@ -190,7 +197,7 @@ SELECT '{county}' AS county, CAST(p.id AS BIGINT) AS id, CAST(p.sex AS VARCHAR) 
   CAST(p.marital_status AS VARCHAR) AS marital_status,
   CAST(COALESCE(NULLIF(p.registration_type, ''), h.registration_type, '') AS VARCHAR) AS registration_type,
   CAST(p.residence_status AS VARCHAR) AS residence_status, ru.code AS residence_unit, gu.code AS registration_unit
-FROM raw_persons p LEFT JOIN raw_households h ON h.id = p.household_id
+FROM {rows_of("persons")} p LEFT JOIN raw_households h ON h.id = p.household_id
 LEFT JOIN unit_ids ru ON ru.id = p.residence_unit_id LEFT JOIN unit_ids gu ON gu.id = p.registration_unit_id""",
         "events": f"""
 SELECT '{county}' AS county, CAST(e.id AS BIGINT) AS id, CAST(e.kind AS VARCHAR) AS kind,
@@ -201,14 +208,14 @@ SELECT '{county}' AS county, CAST(e.id AS BIGINT) AS id, CAST(e.kind AS VARCHAR)
   CAST(e.from_county AS VARCHAR) AS from_county, CAST(e.to_county AS VARCHAR) AS to_county,
   {recorded} AS recorded_on, CAST(pe.sex AS VARCHAR) AS person_sex,
   CAST(pe.residence_status AS VARCHAR) AS person_status
-FROM raw_events e LEFT JOIN unit_ids eu ON eu.id = e.unit_id LEFT JOIN raw_persons mo ON mo.id = e.mother_id
+FROM {rows_of("events")} e LEFT JOIN unit_ids eu ON eu.id = e.unit_id LEFT JOIN raw_persons mo ON mo.id = e.mother_id
 LEFT JOIN unit_ids fu ON fu.id = e.from_unit_id LEFT JOIN unit_ids tu ON tu.id = e.to_unit_id
 LEFT JOIN raw_persons pe ON pe.id = e.person_id""",
         "marriages": f"""
 SELECT '{county}' AS county, CAST(m.id AS BIGINT) AS id, CAST(m.husband_id AS BIGINT) AS husband_id,
   CAST(m.wife_id AS BIGINT) AS wife_id, CAST(m.married_on AS DATE) AS married_on,
   CAST(m.ended_on AS DATE) AS ended_on, CAST(m.end_reason AS VARCHAR) AS end_reason, mu.code AS unit
-FROM raw_marriages m LEFT JOIN unit_ids mu ON mu.id = m.unit_id""",
+FROM {rows_of("marriages")} m LEFT JOIN unit_ids mu ON mu.id = m.unit_id""",
     }
 
 
@@ -329,7 +336,8 @@ def _full(target: Path) -> SnapshotInfo:
             con.execute(f"CREATE TABLE stored_{name} AS {_raw_cast(name, f'fetched_{name}')}")
             con.unregister(f"fetched_{name}")
             info.seconds[f"read {name}"] = time.perf_counter() - t0
-        con.execute(f"CREATE TABLE state AS SELECT {RAW_FORMAT} AS raw_format, ? AS since", [since.isoformat()])
+        con.execute(f"CREATE TABLE state AS SELECT {RAW_FORMAT} AS raw_format, ? AS since, '' AS derived_key",
+                    [since.isoformat()])
         info = _derive(con, target, info, fingerprint=fingerprint, since=since)
     finally:
         con.close()
@@ -387,6 +395,9 @@ def _refresh(target: Path) -> SnapshotInfo:
             con.register(f"fetched_{name}", changed[name])
             con.execute(f"CREATE TEMP TABLE changed_{name} AS {_raw_cast(name, f'fetched_{name}')}")
             con.unregister(f"fetched_{name}")
+            if name == "events":
+                con.execute("CREATE TEMP TABLE changed_events_before AS SELECT id, person_id FROM stored_events "
+                            "WHERE id IN (SELECT id FROM changed_events)")
             con.execute(f"DELETE FROM stored_{name} WHERE id IN (SELECT id FROM changed_{name})")
             con.execute(f"INSERT INTO stored_{name} SELECT * FROM changed_{name}")
             n, s = con.execute(f"SELECT COUNT(*), COALESCE(SUM(id), 0) FROM stored_{name}").fetchall()[0]
@@ -398,7 +409,7 @@ def _refresh(target: Path) -> SnapshotInfo:
             con.execute("ROLLBACK")
         else:
             con.execute("UPDATE state SET since = ?", [next_since.isoformat()])
-            info = _derive(con, target, info, fingerprint=fingerprint, since=next_since)
+            info = _derive(con, target, info, fingerprint=fingerprint, since=next_since, changed=True)
             # After the publication: a crash in between leaves the raw tables as they were, and their mark.
             con.execute("COMMIT")
             return info
@@ -409,8 +420,40 @@ def _refresh(target: Path) -> SnapshotInfo:
     return full
 
 
+def _spells_of(con: duckdb.DuckDBPyConnection, persons: str, events: str) -> None:
+    """The spells of living in a village (engine.MOVE_STEPS, the same text the engines would run) of ``persons``
+    from ``events``, as the temporary table ``spells``. They change only with the register, so they are made here
+    once instead of at every computation."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW persons AS SELECT * FROM {persons}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW events AS SELECT * FROM {events}")
+    for name, sql in MOVE_STEPS:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+
+
+def _derive_touched(con: duckdb.DuckDBPyConnection, county: str) -> None:
+    """Derive again the rows the changes (``changed_<name>``, ``changed_events_before``) touch: the changed
+    persons, events and marriages; the events whose person or mother changed; and the spells of every person
+    changed or with a changed event (before or after the change). The same SQL as for every row, over those."""
+    con.execute("CREATE TEMP TABLE touched_persons AS SELECT id FROM changed_persons")
+    con.execute("""CREATE TEMP TABLE touched_events AS SELECT id FROM changed_events UNION
+SELECT id FROM stored_events WHERE person_id IN (SELECT id FROM touched_persons)
+  OR mother_id IN (SELECT id FROM touched_persons)""")
+    con.execute("CREATE TEMP TABLE touched_marriages AS SELECT id FROM changed_marriages")
+    con.execute("""CREATE TEMP TABLE touched_spells AS SELECT id FROM touched_persons UNION
+SELECT person_id FROM changed_events WHERE person_id IS NOT NULL UNION
+SELECT person_id FROM changed_events_before WHERE person_id IS NOT NULL""")
+    only = {n: f"touched_{n}" for n in ("persons", "events", "marriages")}
+    for name, sql in _typed_queries(county, only).items():
+        con.execute(f"DELETE FROM derived_{name} WHERE id IN (SELECT id FROM touched_{name})")
+        con.execute(f"INSERT INTO derived_{name} {sql}")
+    _spells_of(con, "(SELECT * FROM derived_persons WHERE id IN (SELECT id FROM touched_spells))",
+               "(SELECT * FROM derived_events WHERE person_id IN (SELECT id FROM touched_spells))")
+    con.execute("DELETE FROM derived_spells WHERE person_id IN (SELECT id FROM touched_spells)")
+    con.execute("INSERT INTO derived_spells SELECT * FROM spells")
+
+
 def _derive(con: duckdb.DuckDBPyConnection, target: Path, info: SnapshotInfo, *, fingerprint: dict,
-            since: datetime) -> SnapshotInfo:
+            since: datetime, changed: bool = False) -> SnapshotInfo:
     """Write the tables the engines read and the spells, from the raw tables (``stored_<name>`` in ``con``), into
     a new version of ``target``, and publish it."""
     county = _county_code()
@@ -431,21 +474,29 @@ def _derive(con: duckdb.DuckDBPyConnection, target: Path, info: SnapshotInfo, *,
     con.execute("CREATE TEMP VIEW raw_persons AS SELECT * FROM stored_persons WHERE merged_into_id IS NULL")
     for name in ("households", "events", "marriages"):
         con.execute(f"CREATE TEMP VIEW raw_{name} AS SELECT * FROM stored_{name}")
-    for name, sql in _typed_queries(county).items():
-        t0 = time.perf_counter()
-        con.execute(f"COPY ({sql}) TO '{work / (name + '.parquet')}' (FORMAT parquet)")
-        info.rows[name] = con.execute(f"SELECT count(*) FROM raw_{name}").fetchall()[0][0]
-        info.seconds[f"write {name}"] = time.perf_counter() - t0
-    # The spells of living in a village (engine.MOVE_STEPS, the same text the engines would run): they change only
-    # with the register, so they are written once here instead of at every computation.
+    # The derived tables are kept beside the raw ones (``derived_<name>``). After a refresh only the rows the
+    # changes touch are derived again — unless the units, the county or the time zone changed, which touch all.
+    key = json.dumps([county, _tz_offset_hours()])
+    touched = changed and con.execute("SELECT derived_key FROM state").fetchall()[0][0] == key and not \
+        con.execute("SELECT count(*) FROM ((SELECT id, code FROM derived_units EXCEPT SELECT id, code FROM unit_ids) "
+                    "UNION ALL (SELECT id, code FROM unit_ids EXCEPT SELECT id, code FROM derived_units))"
+                    ).fetchall()[0][0]
     t0 = time.perf_counter()
-    for name in ("persons", "events"):
-        con.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM read_parquet('{work / (name + '.parquet')}')")
-    for name, sql in MOVE_STEPS:
-        con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
-    con.execute(f"COPY spells TO '{work / 'spells.parquet'}' (FORMAT parquet)")
-    info.rows["spells"] = con.execute("SELECT count(*) FROM spells").fetchall()[0][0]
-    info.seconds["write spells"] = time.perf_counter() - t0
+    if touched:
+        _derive_touched(con, county)
+    else:
+        for name, sql in _typed_queries(county).items():
+            con.execute(f"CREATE OR REPLACE TABLE derived_{name} AS {sql}")
+        _spells_of(con, "derived_persons", "derived_events")
+        con.execute("CREATE OR REPLACE TABLE derived_spells AS SELECT * FROM spells")
+        con.execute("CREATE OR REPLACE TABLE derived_units AS SELECT * FROM unit_ids")
+        con.execute("UPDATE state SET derived_key = ?", [key])
+    info.seconds["derive" if not touched else "derive touched rows"] = time.perf_counter() - t0
+    for name in ("persons", "events", "marriages", "spells"):
+        t0 = time.perf_counter()
+        con.execute(f"COPY derived_{name} TO '{work / (name + '.parquet')}' (FORMAT parquet)")
+        info.rows[name] = con.execute(f"SELECT count(*) FROM derived_{name}").fetchall()[0][0]
+        info.seconds[f"write {name}"] = time.perf_counter() - t0
     previous = snapshot_meta(target) if target.exists() else None
     kept = _keep_contributed(target, work, previous)
     (work / "meta.json").write_text(json.dumps({

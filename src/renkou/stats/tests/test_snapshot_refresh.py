@@ -240,3 +240,21 @@ def test_outside_a_transaction_the_read_holds_the_write_lock_and_keeps_the_short
     info = snapshot_ensure()
     assert (info.mode, info.changed) == ("refresh", {"persons": 1, "households": 0, "events": 1, "marriages": 0})
     _assert_equal_to_full(tmp_path, info.path, "outside a transaction")
+
+
+def test_a_correction_reaches_the_events_and_spells_that_read_the_person(county, personas, tmp_path):
+    """The derived events carry the mother's birth date and the person's sex and status, the spells the person's
+    attributes: a correction of the person alone must be derived into them."""
+    admin = personas.admin
+    _seed_register(county, admin, random.Random(12))
+    mother = make_person(county.dc_village1, name="母", sex="2", birth_date=date(1990, 1, 1), id_number=None)
+    birth_register(by=admin, mother=mother, born_on=date(2020, 3, 1), sex="1", name="子")
+    old = make_person(county.xc_village1, name="老", sex="1", birth_date=date(1940, 1, 1), id_number=None)
+    move_out_register(by=admin, person=old, moved_on=date(2022, 1, 1), to_unit=county.lh_village1)
+    death_register(by=admin, person=old, died_on=date(2024, 1, 1))
+    snapshot_ensure()
+    person_update(by=admin, person=mother, changes={"birth_date": date(1989, 6, 1)})
+    person_update(by=admin, person=old, changes={"sex": "2"})
+    info = snapshot_ensure()
+    assert (info.mode, info.changed["events"]) == ("refresh", 0)
+    _assert_equal_to_full(tmp_path, info.path, "corrections of a mother and of a dead mover")
