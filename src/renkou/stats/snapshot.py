@@ -452,18 +452,6 @@ SELECT person_id FROM changed_events_before WHERE person_id IS NOT NULL""")
     con.execute("INSERT INTO derived_spells SELECT * FROM spells")
 
 
-# Past this many changed persons and events (and a twentieth of the rows), deriving every row again costs less
-# than deleting and inserting the touched ones (at 1M persons, a tenth of the rows changed: 23 s CPU against 19 s).
-MANY_CHANGED = 20_000
-
-
-def _many_changed(con: duckdb.DuckDBPyConnection) -> bool:
-    changed, total = con.execute(
-        "SELECT (SELECT count(*) FROM changed_persons) + (SELECT count(*) FROM changed_events), "
-        "(SELECT count(*) FROM stored_persons) + (SELECT count(*) FROM stored_events)").fetchall()[0]
-    return changed > max(MANY_CHANGED, total / 20)
-
-
 def _derive(con: duckdb.DuckDBPyConnection, target: Path, info: SnapshotInfo, *, fingerprint: dict,
             since: datetime, changed: bool = False) -> SnapshotInfo:
     """Write the tables the engines read and the spells, from the raw tables (``stored_<name>`` in ``con``), into
@@ -489,8 +477,7 @@ def _derive(con: duckdb.DuckDBPyConnection, target: Path, info: SnapshotInfo, *,
     # The derived tables are kept beside the raw ones (``derived_<name>``). After a refresh only the rows the
     # changes touch are derived again — unless the units, the county or the time zone changed, which touch all.
     key = json.dumps([county, _tz_offset_hours()])
-    touched = changed and not _many_changed(con) and \
-        con.execute("SELECT derived_key FROM state").fetchall()[0][0] == key and not \
+    touched = changed and con.execute("SELECT derived_key FROM state").fetchall()[0][0] == key and not \
         con.execute("SELECT count(*) FROM ((SELECT id, code FROM derived_units EXCEPT SELECT id, code FROM unit_ids) "
                     "UNION ALL (SELECT id, code FROM unit_ids EXCEPT SELECT id, code FROM derived_units))"
                     ).fetchall()[0][0]

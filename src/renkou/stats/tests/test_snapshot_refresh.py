@@ -258,17 +258,3 @@ def test_a_correction_reaches_the_events_and_spells_that_read_the_person(county,
     info = snapshot_ensure()
     assert (info.mode, info.changed["events"]) == ("refresh", 0)
     _assert_equal_to_full(tmp_path, info.path, "corrections of a mother and of a dead mover")
-
-
-def test_past_many_changes_every_row_is_derived_again_and_equals_a_full_build(county, personas, tmp_path,
-                                                                               monkeypatch):
-    monkeypatch.setattr(snapshot, "MANY_CHANGED", 0)
-    rng = random.Random(13)
-    _seed_register(county, personas.admin, rng)
-    snapshot_ensure()
-    editor = Editor(rng, county, personas.admin)
-    for _ in range(12):
-        editor.edit()
-    info = snapshot_ensure()
-    assert info.mode == "refresh" and "derive" in info.seconds and "derive touched rows" not in info.seconds
-    _assert_equal_to_full(tmp_path, info.path, f"many changes: {editor.done}")
