@@ -10,6 +10,8 @@ BENCHMARKS = {
     "export": "export of a whole county's persons (XLSX, CSV) and the data-quality report, against naive baselines",
     "stats": "statistics: snapshot, every indicator for every unit by DuckDB vs the Django ORM unit by unit; "
              "--province N: Spark vs DuckDB",
+    "snapshot": "statistics snapshot: full build vs refresh after a small and a large change (writes to the "
+                "register: give --data-dir a copy)",
     "exchange": "inter-county exchange over NATS JetStream: messages/s end to end and p95 latency",
     "search": "person search over HTTP: p50/p95 latency and requests per second with concurrent clients",
 }

@@ -308,6 +308,7 @@ def write(reg: Register, *, now: datetime, progress: Callable[[str], None] | Non
         "end_reason": _strs(m["end_reason"]),
         "unit": _refs(m["unit"], unit_ids),
         "recorded_at": _datetimes(m["recorded_at"]),
+        "updated_at": _const(stamp, k),
     }, k)
     done("marriages", k)
     e = reg.events
@@ -332,6 +333,7 @@ def write(reg: Register, *, now: datetime, progress: Callable[[str], None] | Non
         "recorded_at": _datetimes(e["recorded_at"]),
         "recorded_by": _const(None, k),
         "source": _const("demo", k),
+        "updated_at": _const(stamp, k),
     }, k)
     done("events", k)
     _reset_sequences()

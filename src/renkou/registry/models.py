@@ -127,6 +127,8 @@ class Person(models.Model):
         indexes = [
             models.Index(fields=["residence_unit", "name"], name="person_residence_name"),
             models.Index(fields=["registration_unit", "name"], name="person_registration_name"),
+            # the statistics snapshot fetches the persons changed since it was written
+            models.Index(fields=["updated_at"], name="person_updated_at"),
         ]
 
     def __str__(self) -> str:
@@ -153,6 +155,9 @@ class Marriage(models.Model):
         "orgunits.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("unit")
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+    # Moves with every write of the row (``auto_now``; bulk writes and queryset updates set it themselves): the
+    # statistics snapshot fetches only the rows changed since it was written (stats/snapshot.py).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         verbose_name = _("marriage")
@@ -221,6 +226,8 @@ class Event(models.Model):
         verbose_name=_("recorded by"),
     )
     source = models.CharField(max_length=8, default="web")
+    # Moves with every write of the row, as Marriage.updated_at (the snapshot's change marker).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         verbose_name = _("event")

@@ -74,9 +74,10 @@ def births_renumber(mother: Person) -> None:
     ranked = (Event.objects.filter(kind=EventKind.BIRTH, mother=mother, live_born=True)
               .annotate(rank=Window(RowNumber(), order_by=[F("date").asc(), F("id").asc()]))
               .values_list("id", "rank", "birth_order"))
-    stale = [Event(id=i, birth_order=r) for i, r, current in ranked if current != r]
+    now = timezone.now()
+    stale = [Event(id=i, birth_order=r, updated_at=now) for i, r, current in ranked if current != r]
     if stale:
-        Event.objects.bulk_update(stale, ["birth_order"])
+        Event.objects.bulk_update(stale, ["birth_order", "updated_at"])
 
 
 def birth_check(
@@ -231,11 +232,12 @@ def death_register(
         husband=person).first() or Marriage.objects.filter(ended_on__isnull=True, wife=person).first()
     if marriage is not None:
         marriage.ended_on, marriage.end_reason = died_on, MarriageEnd.DEATH
-        marriage.save(update_fields=["ended_on", "end_reason"])
+        marriage.save(update_fields=["ended_on", "end_reason", "updated_at"])
         spouse = Person.objects.get(pk=marriage.wife_id if marriage.husband_id == person.pk else marriage.husband_id)
         history_record(person=spouse, by=by, action="widowed", event=event,
                        changes={"marital_status": (spouse.marital_status, "30")})
-        Person.objects.filter(pk=spouse.pk).update(marital_status="30", version=F("version") + 1)
+        Person.objects.filter(pk=spouse.pk).update(marital_status="30", version=F("version") + 1,
+                                                   updated_at=timezone.now())
     audit_write(by=by, object_type="event", object_id=event.pk, unit_id=unit.pk if unit else None,
                 what="death_register", channel=channel, person_id=person.pk)
     return event
@@ -432,6 +434,7 @@ def _refresh_refs(obj: Any, names: tuple[str, ...]) -> None:
 def _births_renumber_many(mother_ids: list[int], batch_size: int) -> None:
     """``births_renumber`` for many mothers: one query per chunk of mothers, one bulk update."""
     stale: list[Event] = []
+    now = timezone.now()
     ids = sorted(set(mother_ids))
     for i in range(0, len(ids), batch_size):
         rows = sorted(Event.objects.filter(kind=EventKind.BIRTH, live_born=True, mother_id__in=ids[i:i + batch_size])
@@ -440,8 +443,8 @@ def _births_renumber_many(mother_ids: list[int], batch_size: int) -> None:
         for mother_id, _d, event_id, current in rows:
             rank[mother_id] = rank.get(mother_id, 0) + 1
             if current != rank[mother_id]:
-                stale.append(Event(id=event_id, birth_order=rank[mother_id]))
-    update_many(Event, stale, ["birth_order"])
+                stale.append(Event(id=event_id, birth_order=rank[mother_id], updated_at=now))
+    update_many(Event, stale, ["birth_order", "updated_at"])
 
 
 def events_write_many(*, by: User, writes: list[EventWrite], channel: str, batch_size: int = 2000) -> None:
@@ -492,11 +495,11 @@ def events_write_many(*, by: User, writes: list[EventWrite], channel: str, batch
     # a death ends the current marriage; the surviving spouse becomes widowed
     ended = [(w.ends, w.event) for w in writes if w.ends is not None]
     for m, e in ended:
-        m.ended_on, m.end_reason = e.date, MarriageEnd.DEATH
-    update_many(Marriage, [m for m, _e in ended], ["ended_on", "end_reason"])
+        m.ended_on, m.end_reason, m.updated_at = e.date, MarriageEnd.DEATH, now
+    update_many(Marriage, [m for m, _e in ended], ["ended_on", "end_reason", "updated_at"])
     spouse_of = {(m.wife_id if m.husband_id == e.person_id else m.husband_id): e for m, e in ended}
     spouses = list(Person.objects.select_for_update().filter(pk__in=list(spouse_of)).only(
-        "pk", "version", "marital_status")) if spouse_of else []
+        "pk", "version", "marital_status", "updated_at")) if spouse_of else []
     for spouse in spouses:
         e = spouse_of[spouse.pk]
         history.append({**history_row(person_id=spouse.pk, by=by, action="widowed", at=now,
@@ -505,8 +508,8 @@ def events_write_many(*, by: User, writes: list[EventWrite], channel: str, batch
             on_record[spouse.pk].marital_status = "30"
             bumps[spouse.pk] += 1
         else:
-            spouse.marital_status, spouse.version = "30", spouse.version + 1
-    update_many(Person, [s for s in spouses if s.pk not in on_record], ["marital_status", "version"])
+            spouse.marital_status, spouse.version, spouse.updated_at = "30", spouse.version + 1, now
+    update_many(Person, [s for s in spouses if s.pk not in on_record], ["marital_status", "version", "updated_at"])
     if on_record:
         fields = {f for w in writes if w.person_state is not None for f in w.changes}
         fields |= {"death_date"} if any(w.event.kind == EventKind.DEATH for w in writes) else set()

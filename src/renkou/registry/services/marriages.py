@@ -7,6 +7,7 @@ from datetime import date
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from renkou.accounts.models import AuditAction, User
@@ -119,7 +120,8 @@ def marriage_register(
     for p in (husband, wife):
         status = statuses[p.pk]
         history_record(person=p, by=by, action="marriage", changes={"marital_status": (p.marital_status, status)})
-        Person.objects.filter(pk=p.pk).update(marital_status=status, version=F("version") + 1)
+        Person.objects.filter(pk=p.pk).update(marital_status=status, version=F("version") + 1,
+                                              updated_at=timezone.now())
     audit_write(by=by, object_type="marriage", object_id=marriage.pk, unit_id=unit.pk if unit else None,
                 what="marriage_register", channel=channel, person_id=wife.pk)
     return marriage
@@ -151,12 +153,12 @@ def marriage_end(
         require_current(marriage.husband, "husband")
     marriage_check_end(marriage, ended_on=ended_on, reason=reason)
     marriage.ended_on, marriage.end_reason = ended_on, reason
-    marriage.save(update_fields=["ended_on", "end_reason"])
+    marriage.save(update_fields=["ended_on", "end_reason", "updated_at"])
     status = marriage_end_status(reason)
     for p in (marriage.husband, marriage.wife):
         history_record(person=p, by=by, action="marriage_end", changes={"marital_status": (p.marital_status, status)})
     Person.objects.filter(pk__in=[marriage.husband_id, marriage.wife_id]).update(
-        marital_status=status, version=F("version") + 1)
+        marital_status=status, version=F("version") + 1, updated_at=timezone.now())
     audit_write(by=by, object_type="marriage", object_id=marriage.pk, unit_id=marriage.unit_id,
                 what="marriage_end", channel=channel, person_id=marriage.wife_id)
     return marriage
@@ -177,8 +179,11 @@ def marriages_write_many(
     history row per change — ``status_changes`` (person id, "marriage" or "marriage_end", before, after) in the
     order of the acts — and one audit entry per act, as ``marriage_register`` and ``marriage_end`` write them."""
     require_writer(by)
+    now = timezone.now()
+    for m in ended:
+        m.updated_at = now
     if ended:
-        update_many(Marriage, ended, ["ended_on", "end_reason"])
+        update_many(Marriage, ended, ["ended_on", "end_reason", "updated_at"])
     insert_many(Marriage, created)
     final: dict[int, str] = {}
     count: dict[int, int] = {}
@@ -190,8 +195,8 @@ def marriages_write_many(
     for i in range(0, len(ids), batch_size):
         persons += Person.objects.select_for_update().filter(pk__in=ids[i:i + batch_size]).only("pk", "version")
     for p in persons:
-        p.marital_status, p.version = final[p.pk], p.version + count[p.pk]
-    update_many(Person, persons, ["marital_status", "version"])
+        p.marital_status, p.version, p.updated_at = final[p.pk], p.version + count[p.pk], now
+    update_many(Person, persons, ["marital_status", "version", "updated_at"])
     insert_many(PersonHistory, [history_row(person_id=pid, by=by, action=action,
                                             changes={"marital_status": (before, after)})
                                 for pid, action, before, after in status_changes])

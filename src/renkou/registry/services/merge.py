@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from renkou.accounts.models import AuditAction, User
@@ -34,6 +36,16 @@ _KEEP_REFERENCES = {("registry", "person", "merged_into"), ("dedup", "candidatep
 
 def _missing(field: str, value: Any) -> bool:
     return value is None or value == "" or value in _UNKNOWN.get(field, ())
+
+
+def _marker(model: type[models.Model], now: Any) -> dict[str, Any]:
+    """``updated_at=now`` for a model whose rows carry a change marker (``auto_now``), which an ``update()``
+    does not set by itself."""
+    try:
+        field = model._meta.get_field("updated_at")
+    except FieldDoesNotExist:
+        return {}
+    return {"updated_at": now} if getattr(field, "auto_now", False) else {}
 
 
 def _other_references() -> list[tuple[type[models.Model], str]]:
@@ -85,16 +97,22 @@ def person_merge(*, by: User, survivor: Person, duplicate: Person, purpose: str 
                             code="spouses")
 
     moved: dict[str, int] = {}
-    moved["marriages"] = (Marriage.objects.filter(husband_id=d_id).update(husband_id=s_id)
-                          + Marriage.objects.filter(wife_id=d_id).update(wife_id=s_id))
-    moved["children"] = (Person.objects.filter(mother_id=d_id).update(mother_id=s_id, version=F("version") + 1)
-                         + Person.objects.filter(father_id=d_id).update(father_id=s_id, version=F("version") + 1))
+    # Every row rewritten here moves its change marker (``updated_at``), as a save would: the statistics snapshot
+    # fetches the rows changed since it was written.
+    now = timezone.now()
+    moved["marriages"] = (Marriage.objects.filter(husband_id=d_id).update(husband_id=s_id, updated_at=now)
+                          + Marriage.objects.filter(wife_id=d_id).update(wife_id=s_id, updated_at=now))
+    moved["children"] = (Person.objects.filter(mother_id=d_id).update(mother_id=s_id, version=F("version") + 1,
+                                                                      updated_at=now)
+                         + Person.objects.filter(father_id=d_id).update(father_id=s_id, version=F("version") + 1,
+                                                                        updated_at=now))
     moved["history"] = PersonHistory.objects.filter(person_id=d_id).update(person_id=s_id)
     events = 0
     for model, field in _other_references():
         try:
             with transaction.atomic():
-                count = model._default_manager.filter(**{f"{field}_id": d_id}).update(**{f"{field}_id": s_id})
+                count = model._default_manager.filter(**{f"{field}_id": d_id}).update(
+                    **{f"{field}_id": s_id}, **_marker(model, now))
         except IntegrityError as exc:
             raise RuleViolation("duplicate", _("Both records have a %(what)s that can exist only once; correct it "
                                                "before merging.") % {"what": model._meta.verbose_name},

@@ -1,23 +1,26 @@
-"""renkou stats: build the register snapshot, or compute every data element from snapshots (DuckDB or Spark)."""
+"""renkou stats: build (or refresh) the register snapshot, or compute every data element from snapshots (DuckDB or
+Spark), the contributed elements included (the values the snapshots carry, see stats/contributed.py)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from renkou.orgunits.periods import Period, PeriodError
-from renkou.stats import engine
-from renkou.stats.snapshot import snapshot_build, snapshot_dir
+from renkou.stats import contributed, engine
+from renkou.stats.snapshot import snapshot_build, snapshot_dir, snapshot_export_contributed, snapshot_update
 
 
 class Command(BaseCommand):
-    help = ("'renkou stats snapshot' writes the Parquet snapshot of the register; 'renkou stats --engine duckdb|spark "
-            "--snapshots DIR… --period P' computes every data element for every unit of those snapshots; "
+    help = ("'renkou stats snapshot [--refresh]' writes the Parquet snapshot of the register (with the contributed "
+            "elements' values of the last years); 'renkou stats --engine duckdb|spark --snapshots DIR… --period P' "
+            "computes every data element for every unit of those snapshots; "
             "'renkou stats indicators --unit CODE --period P [--json]' prints every indicator of a unit "
             "against its target.")
 
@@ -31,17 +34,31 @@ class Command(BaseCommand):
                                  "default: last calendar year")
         parser.add_argument("-o", "--output", default=None, help="write the values to a .parquet or .csv file")
         parser.add_argument("--out-dir", default=None, help="snapshot: where to write it (default: data folder)")
+        parser.add_argument("--refresh", action="store_true",
+                            help="snapshot: fetch only the rows changed since the snapshot was read (a full build "
+                                 "when that cannot be done with certainty)")
+        parser.add_argument("--contributed-years", type=int, default=contributed.EXPORT_YEARS,
+                            help="snapshot: write the contributed elements' values for the periods of this many "
+                                 "years before the current one (0: the current year only; -1: none)")
         parser.add_argument("--unit", default=None, help="indicators: 12-digit unit code (default: the county)")
         parser.add_argument("--json", action="store_true", help="indicators: print JSON")
 
     def handle(self, *args, **opts):
         if opts["action"] == "snapshot":
             target = Path(opts["out_dir"]) if opts["out_dir"] else snapshot_dir()
-            info = snapshot_build(target)
-            self.stdout.write(f"Snapshot written to {info.path} in {info.total_seconds:.2f} s")
+            info = snapshot_update(target) if opts["refresh"] else snapshot_build(target)
+            how = "refreshed" if info.mode == "refresh" else "written"
+            self.stdout.write(f"Snapshot {how} to {info.path} in {info.total_seconds:.2f} s")
+            if info.why_full:
+                self.stdout.write(f"  full build: {info.why_full}")
+            if info.changed:
+                self.stdout.write("  changed rows fetched: " + ", ".join(f"{t} {n:,}" for t, n in info.changed.items()))
             for table, rows in info.rows.items():
                 self.stdout.write(f"  {table:<10} {rows:>10,} rows")
             self.stdout.write("  " + ", ".join(f"{step} {s:.2f} s" for step, s in info.seconds.items()))
+            if opts["contributed_years"] >= 0:
+                n, periods = snapshot_export_contributed(target, years=opts["contributed_years"])
+                self.stdout.write(f"  contributed {n:,} values for {periods} periods")
             return
         try:
             periods = [Period.parse(p) for p in (opts["period"] or [str(timezone.localdate().year - 1)])]
@@ -55,10 +72,17 @@ class Command(BaseCommand):
             result = engine.run(opts["engine"], snapshots, periods)
         except FileNotFoundError as exc:
             raise CommandError(str(exc)) from exc
-        table = result.table.sort_by([("data_element", "ascending"), ("coc", "ascending"),
+        found = contributed.snapshot_values(snapshots, periods)
+        for snap, absent in found.missing.items():
+            self.stderr.write(f"note: {snap} holds no contributed values for {', '.join(absent)} "
+                              f"(written by 'renkou stats snapshot')")
+        table = pa.concat_tables([result.table.select(found.table.schema.names).cast(found.table.schema),
+                                  found.table])
+        table = table.sort_by([("data_element", "ascending"), ("coc", "ascending"),
                                       ("org_unit", "ascending"), ("period", "ascending")])
         self.stdout.write(f"{opts['engine']}: {table.num_rows:,} values for {len(periods)} period(s) from "
-                          f"{len(snapshots)} snapshot(s) in {result.seconds:.2f} s")
+                          f"{len(snapshots)} snapshot(s) in {result.seconds:.2f} s "
+                          f"({found.table.num_rows:,} of them contributed)")
         out = opts["output"]
         if out:
             if out.endswith(".parquet"):
