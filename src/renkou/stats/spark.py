@@ -17,6 +17,7 @@ How Spark runs the plan (nothing here changes what is computed):
 
 from __future__ import annotations
 
+import atexit
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -51,6 +52,9 @@ SPARK_CONF = {
     "spark.sql.adaptive.coalescePartitions.parallelismFirst": "false",
     "spark.sql.files.maxPartitionBytes": "256m",
     "spark.locality.wait": "0",
+    # The married women's spells join marriages with spells: broadcasting the marriages (a few tens of MB of
+    # Parquet for a province; Spark falls back to a sort-merge join above this) saves sorting both sides.
+    "spark.sql.autoBroadcastJoinThreshold": "64m",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
 
@@ -76,6 +80,7 @@ def spark_session():
             builder = builder.config(key, value)
         _spark = builder.getOrCreate()
         _spark.sparkContext.setLogLevel("ERROR")
+        atexit.register(_spark.stop)  # the JVM goes with the process, not half-way through interpreter shutdown
     return _spark
 
 
