@@ -102,7 +102,7 @@ def run_spark(snapshots: Sequence[Path], periods: Iterable[Period],
     kept = []
     for name, sql in _plan_for(tables, spells=not stored):
         df = spark.sql(to_spark_sql(sql))
-        if name != "mv":  # every other step is read by more than one later step or element
+        if name != "mv":  # read once, by ``spells``; the others feed later steps and elements, most several
             df = _frozen(df)
             kept.append(df)
         df.createOrReplaceTempView(name)
