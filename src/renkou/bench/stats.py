@@ -56,6 +56,8 @@ def run(argv: list[str], out: Any) -> None:
                         help="units of the ORM baseline: the county, its first township and that township's villages "
                              "(default), or every unit (hours at 1M persons)")
     parser.add_argument("--no-spark", action="store_true", help="with --province: DuckDB only")
+    parser.add_argument("--province-only", action="store_true",
+                        help="with --province: only the province (the county's snapshot as it is, written if missing)")
     parser.add_argument("--distinct", type=int, default=0, metavar="PERSONS",
                         help="with --province N: N distinct counties of about PERSONS residents each (renkou demo "
                              "with seeds 1…N, each snapshot recoded to its own county code) instead of N copies")
@@ -94,7 +96,7 @@ def run(argv: list[str], out: Any) -> None:
                 province_dirs.append(str(dk / "stats" / "snapshot"))
         out.flush()
         inner = ["bench", "stats", "--inner", "--province", str(args.province), "--orm", args.orm,
-                 *(["--no-spark"] if args.no_spark else []),
+                 *(["--no-spark"] if args.no_spark else []), *(["--province-only"] if args.province_only else []),
                  *(["--province-dirs", *province_dirs] if province_dirs else [])]
         subprocess.run([sys.executable, "-m", "renkou.cli", *inner], env=_env(data_dir), check=True)  # noqa: S603
 
@@ -103,6 +105,9 @@ def run(argv: list[str], out: Any) -> None:
 
 
 def _inner(args, out) -> None:  # noqa: C901 - a script: measure, compare, print
+    if args.province_only:
+        _province_only(args, out)
+        return
     import numpy as np
     from django.conf import settings
 
@@ -222,15 +227,34 @@ def _inner(args, out) -> None:  # noqa: C901 - a script: measure, compare, print
                   sources=[Path(d) for d in args.province_dirs or []])
 
 
+def _province_only(args, out) -> None:
+    """``--province-only``: the province made of this county's snapshot (``renkou stats snapshot``'s folder,
+    written now if missing), for the last complete calendar year."""
+    from django.conf import settings
+
+    from renkou.orgunits.periods import Period
+    from renkou.stats.snapshot import snapshot_build
+
+    data = Path(settings.DATA_DIR)
+    truth = json.loads((data / "truth.json").read_text())
+    year = max(int(y) for y, v in truth["years"].items() if not v["partial"])
+    snap_dir = data / "stats" / "snapshot"
+    if not (snap_dir / "meta.json").exists():
+        snapshot_build(snap_dir)
+    out.write(f"  persons on the register: {truth['register']['persons']:,}; year {year}; snapshot {snap_dir}\n")
+    _province(args.province, snap_dir, Period.parse(str(year)), out.write, spark=not args.no_spark,
+              sources=[Path(d) for d in args.province_dirs or []])
+
+
 def _province(n: int, snap_dir: Path, period, w, *, spark: bool = True, sources: list[Path] | None = None) -> None:
+    import shutil
+
     import pyarrow.parquet as pq
 
     from renkou.stats import engine
     from renkou.stats.snapshot import snapshot_copy_as
 
     root = snap_dir.parent / "province"
-    import shutil
-
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir()
     t0 = time.perf_counter()
@@ -238,25 +262,44 @@ def _province(n: int, snap_dir: Path, period, w, *, spark: bool = True, sources:
     for k in range(n):
         county = f"{990000 + k + 1:06d}"
         dirs.append(snapshot_copy_as(sources[k] if sources else snap_dir, root / county, county))
-    persons = sum(pq.ParquetFile(d / "persons.parquet").metadata.num_rows for d in dirs)
+    rows = {t: sum(pq.ParquetFile(d / f"{t}.parquet").metadata.num_rows for d in dirs)
+            for t in ("persons", "events", "marriages", "spells") if (dirs[0] / f"{t}.parquet").exists()}
     what = (f"{n} distinct demo counties (seeds 1…{n})" if sources else f"{n} copies of this county")
-    w(f"province: {what}, recoded {dirs[0].name}…{dirs[-1].name}, {persons:,} person records, written in "
-      f"{time.perf_counter() - t0:.1f} s\n")
+    w(f"province: {what}, recoded {dirs[0].name}…{dirs[-1].name}, {rows['persons']:,} person records "
+      f"({', '.join(f'{t} {v:,}' for t, v in rows.items())}), written in {time.perf_counter() - t0:.1f} s\n")
     c0 = time.process_time()
     duck = engine.run_duckdb(dirs, [period])
     w(f"  duckdb: {duck.seconds:.2f} s (CPU {time.process_time() - c0:.2f} s), {duck.table.num_rows:,} values "
       f"[load {_load()}]\n")
     if not spark:
         return
-    from renkou.stats.spark import run_spark
+    from renkou.stats.spark import SPARK_CONF, run_spark, spark_session
 
+    t0 = time.perf_counter()
+    spark_session()
+    w(f"  spark session ({SPARK_CONF['spark.master']}, driver memory {SPARK_CONF['spark.driver.memory']}) started in "
+      f"{time.perf_counter() - t0:.1f} s (JVM CPU {_jvm_cpu():.1f} s)\n")
+    c0, j0 = time.process_time(), _jvm_cpu()
     res = run_spark(dirs, [period])
-    w(f"  spark (local[2]): {res.seconds:.2f} s, {res.table.num_rows:,} values (after session start-up) "
-      f"[load {_load()}]\n")
+    w(f"  spark: {res.seconds:.2f} s (CPU: JVM {_jvm_cpu() - j0:.1f} s, Python {time.process_time() - c0:.2f} s), "
+      f"{res.table.num_rows:,} values [load {_load()}]\n")
     same = duck.as_dict() == res.as_dict()
-    w(f"  same results: {same}; ratio spark / duckdb: {res.seconds / duck.seconds:.1f}×\n")
+    w(f"  same results: {same}; ratio spark / duckdb: {res.seconds / duck.seconds:.1f}× (wall)\n")
     if not same:
         raise SystemExit("Spark and DuckDB differ")
+
+
+def _jvm_cpu() -> float:
+    """CPU seconds (user + system) of the JVMs this process started (Spark's driver in local mode), from /proc."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(") ", 1)[1].split()
+            if int(fields[1]) == os.getpid() and b"java" in (stat.parent / "cmdline").read_bytes():
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
 
 
 def _load() -> str:
