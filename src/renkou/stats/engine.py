@@ -246,7 +246,7 @@ def leaf_sql(el: DataElement) -> str:
 def final_sql(elements: Sequence[DataElement], leaf_views: Sequence[str] | None = None) -> str:
     """The element rows of every unit: the elements' rows one after the other (each element has summed its rows
     into every unit already, through the sources). ``leaf_views``: the elements' ``leaf_sql`` computed beforehand
-    as named tables (Spark: one aggregation per element in a stage of its own)."""
+    as named tables (Spark: all of them as one checkpointed table, see spark.py)."""
     leaf = "\nUNION ALL\n".join(
         [f"SELECT * FROM {v}" for v in leaf_views] if leaf_views is not None
         else [leaf_sql(e) for e in elements])

@@ -9,8 +9,8 @@ How Spark runs the plan (nothing here changes what is computed):
   plan behind them: the roll-up over 25 cached element tables spent most of its time deserialising task
   binaries (about 1 s per task, 4 stages × 39 tasks, on two 20k counties).
 - The elements' rows (``leaf_sql`` of each element, their ``UNION ALL``) are one query over those small sources,
-  checkpointed again, and ``final_sql`` rolls them up over that one table: three or four dozen Spark jobs in
-  all instead of about 200.
+  checkpointed again, and ``final_sql`` reads that one table (each element's rows are already summed into every
+  unit through the sources): three or four dozen Spark jobs in all instead of about 200.
 - The period tables are created from Arrow (a local relation Spark broadcasts), not from Python rows (which
   started Python workers for every scan of them).
 """
