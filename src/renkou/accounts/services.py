@@ -108,8 +108,11 @@ def audit_record_many(
     """Many audit entries of one user in one statement per batch, inside the caller's transaction (a bulk import
     writes one per person, as the single-row services do). Each entry gives action, object_type, object_id,
     unit_id and detail."""
-    from renkou.core.bulk import insert_many
+    from renkou.core.bulk import insert_tuples
 
     at = at or timezone.now()
-    insert_many(AuditEntry, [{"at": at, "user_id": user_id, "username": username if user_id else "",
-                              "channel": channel, "purpose": "", "ip_address": None, **e} for e in entries])
+    username = username if user_id else ""
+    insert_tuples(AuditEntry, ("at", "user_id", "username", "channel", "purpose", "ip_address", "action",
+                               "object_type", "object_id", "unit_id", "detail"),
+                  [(at, user_id, username, channel, "", None, e["action"], e["object_type"], e["object_id"],
+                    e["unit_id"], e["detail"]) for e in entries])

@@ -9,6 +9,7 @@ file twice changes nothing the second time.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -59,7 +60,7 @@ class Message:
     warning: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class RowOutcome:
     row: int  # the spreadsheet's row number (the header is row 1)
     values: list[Any]
@@ -72,7 +73,7 @@ class RowOutcome:
 
     @property
     def warned(self) -> bool:
-        return any(m.warning for m in self.messages)
+        return bool(self.messages) and any(m.warning for m in self.messages)
 
     def reject(self, fld: str, code: str, message: str) -> None:
         self.status = REJECTED
@@ -89,9 +90,41 @@ class Outcome:
 
     @property
     def counts(self) -> dict[str, int]:
-        return {"total": len(self.rows), "created": self.count(CREATED), "updated": self.count(UPDATED),
-                "unchanged": self.count(UNCHANGED), "rejected": self.count(REJECTED),
-                "warned": sum(1 for r in self.rows if r.warned)}
+        by_status = Counter(r.status for r in self.rows)
+        return {"total": len(self.rows), "created": by_status[CREATED], "updated": by_status[UPDATED],
+                "unchanged": by_status[UNCHANGED], "rejected": by_status[REJECTED],
+                "warned": sum(1 for r in self.rows if r.messages and r.warned)}
+
+
+class _Bad:
+    """A cell that cannot be read (remembered per distinct cell like a good value)."""
+
+    __slots__ = ("code", "message")
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code, self.message = code, message
+
+
+_BLANK = object()  # a blank cell, as remembered
+
+
+def _remembering(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``parse`` of a cell as the row loop takes it: the value, _BLANK for a blank cell, or _Bad."""
+
+    def cell_value(raw: Any) -> Any:
+        if f.is_blank(raw):
+            return _BLANK
+        try:
+            return parse(raw)
+        except RuleViolation as v:
+            return _Bad(v.code, str(v.message))
+
+    return cell_value
+
+
+def _cache_key(raw: Any) -> Any:
+    # text cells by themselves; others with their type (1, 1.0 and True are equal keys of a dict)
+    return raw if raw.__class__ is str else (raw.__class__, raw)
 
 
 class _Context:
@@ -103,48 +136,45 @@ class _Context:
         units = list(unit_subtree(county)) if county is not None else []
         self.units = f.UnitIndex(units, self.scope.unit_ids)
         self.codes = code_lists()
+        width = max(cols.values()) + 1
+        # every row at least as wide as the columns read: a cell is row[i], "" when the row was short
+        self.rows = [r if len(r) >= width else [*r, *[""] * (width - len(r))] for r in table.rows]
 
         def column(name: str) -> list[Any]:
             i = cols.get(name)
-            return [] if i is None else [row[i] if i < len(row) else "" for row in table.rows]
+            return [] if i is None else [row[i] for row in self.rows]
 
         self.today = timezone.localdate()
-        self._memo: dict[tuple[str, type, Any], Any] = {}
-        self.code_columns = [(name, list_name, cols[name]) for name, list_name in CODE_FIELDS.items() if name in cols]
         self._normalized: dict[Any, str | None] = {}
-        numbers = [n for raw in column("id_number") + column("mother") + column("father")
-                   if not f.is_blank(raw) and (n := self.normalize(raw))]
+        # each row's normalised ID number (None: blank or not a number)
+        self.id_numbers = [None if f.is_blank(raw) else self.normalize(raw) for raw in column("id_number")] or (
+            [None] * len(self.rows))
+        numbers = [n for n in self.id_numbers if n]
+        numbers += [n for raw in column("mother") + column("father") if not f.is_blank(raw) and (n := self.normalize(raw))]
         self.persons = persons_by_id_numbers(numbers)
         households = [f.text(v) for v in column("household") if not f.is_blank(v)]
         self.households = households_by_numbers(households)
-        nameless = []
+        name_col = cols["name"]
         if "id_number" in cols:
-            nameless = [f.text(r[cols["name"]]) for r in table.rows
-                        if f.is_blank(r[cols["id_number"]] if cols["id_number"] < len(r) else "")]
+            id_col = cols["id_number"]
+            nameless = [f.text(r[name_col]) for r in self.rows if f.is_blank(r[id_col])]
         else:
-            nameless = [f.text(r[cols["name"]]) for r in table.rows]
+            nameless = [f.text(r[name_col]) for r in self.rows]
         self.without_id: dict[tuple[str, str, date], Person] = {}
         for p in persons_without_id_number_named(nameless) if nameless else []:
             self.without_id.setdefault((p.name, p.sex, p.birth_date), p)
-
-
-    def memo(self, kind: str, raw: Any, parse: Callable[[Any], Any]) -> Any:
-        """``parse(raw)`` remembered per file: codes and units repeat on most rows. A RuleViolation is remembered
-        and raised again."""
-        key = (kind, raw.__class__, raw)
-        try:
-            result = self._memo[key]
-        except KeyError:
-            try:
-                result = parse(raw)
-            except RuleViolation as v:
-                result = v
-            self._memo[key] = result
-        except TypeError:  # an unhashable cell
-            return parse(raw)
-        if isinstance(result, RuleViolation):  # a fresh one: re-raising one object would grow its traceback
-            raise RuleViolation(result.field, result.message, code=result.code)
-        return result
+        # the cells read through a parser remembered per distinct cell: (field, column, cache, parse)
+        self.cached_columns: list[tuple[str, int, dict[Any, Any], Callable[[Any], Any]]] = []
+        for name, list_name in CODE_FIELDS.items():
+            if name in cols:
+                self.cached_columns.append((name, cols[name], {}, _remembering(
+                    lambda r, n=name, ln=list_name: f.parse_code(ln, r, self.codes, CODE_ALIASES.get(n)))))
+        if "birth_date" in cols:  # dates repeat less, but the cache costs a lookup
+            self.cached_columns.append(("birth_date", cols["birth_date"], {}, _remembering(f.parse_date)))
+        units_cache: dict[Any, Any] = {}  # both unit columns share what they found
+        for name in UNIT_FIELDS:
+            if name in cols:
+                self.cached_columns.append((name, cols[name], units_cache, _remembering(self.units.find)))
 
     def normalize(self, raw: Any) -> str | None:
         """The 18-character form of an ID-number cell, or None when it has none (remembered per file)."""
@@ -162,78 +192,69 @@ class _Context:
         return number
 
 
-def _cell(row: list[Any], cols: dict[str, int], name: str) -> Any:
-    i = cols.get(name)
-    if i is None or i >= len(row):
-        return ""
-    return row[i]
-
-
-def _parse_row(out: RowOutcome, cols: dict[str, int], ctx: _Context, file_rows: dict[str, int]) -> dict[str, Any]:
-    """Cells → values for the register; each bad cell adds a message naming its column."""
-    row = out.values
+def _parse_row(out: RowOutcome, row: list[Any], number: str | None, cols: dict[str, int], ctx: _Context,
+               file_rows: dict[str, int]) -> tuple[dict[str, Any], str, tuple[str, ...]]:
+    """Cells → values for the register (the arguments of ``person_build``), the ID-number cell as given and the
+    warnings confirmed in the row; each bad cell adds a message naming its column. ``row`` is as wide as the
+    columns read (``_Context.rows``); ``number`` is the row's normalised ID number."""
     values: dict[str, Any] = {}
-    for name in ("name", "other_county_code"):
-        if name in cols:
-            values[name] = f.text(_cell(row, cols, name))
-    for name, list_name, i in ctx.code_columns:
-        raw = row[i] if i < len(row) else ""
-        if not f.is_blank(raw):
-            try:
-                values[name] = ctx.memo(name, raw, lambda r, n=name, ln=list_name: f.parse_code(
-                    ln, r, ctx.codes, CODE_ALIASES.get(n)))
-            except RuleViolation as v:
-                out.reject(name, v.code, str(v.message))
-    raw = _cell(row, cols, "birth_date")
-    if not f.is_blank(raw):
+    i = cols.get("name")
+    if i is not None:
+        values["name"] = f.text(row[i])
+    i = cols.get("other_county_code")
+    if i is not None:
+        values["other_county_code"] = f.text(row[i])
+    for name, i, cache, parse in ctx.cached_columns:
+        raw = row[i]
         try:
-            values["birth_date"] = f.parse_date(raw)
-        except RuleViolation as v:
-            out.reject("birth_date", v.code, str(v.message))
-    for name in UNIT_FIELDS:
-        raw = _cell(row, cols, name)
-        if not f.is_blank(raw):
-            try:
-                values[name] = ctx.memo("unit", raw, ctx.units.find)
-            except RuleViolation as v:
-                out.reject(name, v.code, str(v.message))
-    raw = _cell(row, cols, "household")
-    if not f.is_blank(raw):
+            value = cache[raw if raw.__class__ is str else (raw.__class__, raw)]
+        except KeyError:
+            value = cache[_cache_key(raw)] = parse(raw)
+        except TypeError:  # an unhashable cell
+            value = parse(raw)
+        if value is _BLANK:
+            continue
+        if value.__class__ is _Bad:
+            out.reject(name, value.code, value.message)
+        else:
+            values[name] = value
+    i = cols.get("household")
+    if i is not None and not f.is_blank(raw := row[i]):
         household = ctx.households.get(f.text(raw))
         if household is None:
             out.reject("household", "household_unknown",
                        _("No household has the number %(number)s.") % {"number": f.text(raw)})
         else:
             values["household"] = household
-    raw = _cell(row, cols, "id_number")
-    values["id_number_raw"] = "" if f.is_blank(raw) else f.clean_id_cell(raw)
-    number = ctx.normalize(raw) if values["id_number_raw"] else None
-    if number:  # (a bad number: the register's check below gives the message)
+    i = cols.get("id_number")
+    raw = "" if i is None else row[i]
+    id_raw = "" if f.is_blank(raw) else (raw if raw.__class__ is str else f.clean_id_cell(raw))
+    if number and id_raw:  # (a bad number: the register's check gives the message)
         # Sex and birth date may be left out: the number carries them.
-        values.setdefault("sex", "1" if int(number[16]) % 2 else "2")
+        if "sex" not in values:
+            values["sex"] = "1" if int(number[16]) % 2 else "2"
         if "birth_date" not in values:
             try:
                 values["birth_date"] = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
             except ValueError:
                 pass  # not a date: the register's check names the digits
-        values["id_number"] = number
     for name in REF_FIELDS:
-        raw = _cell(row, cols, name)
-        if f.is_blank(raw):
+        i = cols.get(name)
+        if i is None or f.is_blank(raw := row[i]):
             continue
         ref_row = f.parse_row_ref(raw)
         if ref_row is None:
-            number = ctx.normalize(raw)
-            if number is None:
+            ref_number = ctx.normalize(raw)
+            if ref_number is None:
                 try:
                     idnumbers.normalize(f.clean_id_cell(raw))
                 except idnumbers.IdNumberError as exc:
                     out.reject(name, exc.code, str(exc.message))
                 continue
-            if number in ctx.persons:
-                values[name] = ctx.persons[number]
+            if ref_number in ctx.persons:
+                values[name] = ctx.persons[ref_number]
                 continue
-            ref_row = file_rows.get(number)
+            ref_row = file_rows.get(ref_number)
             if ref_row is None:
                 out.reject(name, "reference_unknown", _("No person with this ID number is registered or in this "
                                                         "file."))
@@ -242,8 +263,9 @@ def _parse_row(out: RowOutcome, cols: dict[str, int], ctx: _Context, file_rows: 
             out.reject(name, "reference_self", _("A row cannot refer to itself."))
             continue
         out.refs[name] = ref_row
-    values["confirm"] = WARNING_CODES if f.parse_yes(_cell(row, cols, "confirm")) else ()
-    return values
+    i = cols.get("confirm")
+    confirm = WARNING_CODES if i is not None and f.parse_yes(row[i]) else ()
+    return values, id_raw, confirm
 
 
 def add_violations(out: RowOutcome, exc: RuleViolation) -> None:
@@ -284,54 +306,63 @@ def check_rows(
     cannot be read at all (no 姓名 column …)."""
     cols = map_headers(LAYOUT, table.headers)
     ctx = _Context(by, table, cols)
-    outcomes = [RowOutcome(row=table.first_row + i, values=list(r)) for i, r in enumerate(table.rows)]
+    first = table.first_row
+    outcomes = [RowOutcome(row=first + i, values=r) for i, r in enumerate(ctx.rows)]
     # ID numbers of the file's rows, to find a mother "by a row of the same file" and duplicates within the file
     file_rows: dict[str, int] = {}
-    first_of: dict[str, int] = {}
-    for out in outcomes:
-        raw = _cell(out.values, cols, "id_number")
-        number = None if f.is_blank(raw) else ctx.normalize(raw)
+    for out, number in zip(outcomes, ctx.id_numbers, strict=True):
         if number is None:
             continue
-        if number in first_of:
+        if number in file_rows:
             out.reject("id_number", "duplicate_in_file",
-                       _("The same ID number is on row %(row)s of this file.") % {"row": first_of[number]})
+                       _("The same ID number is on row %(row)s of this file.") % {"row": file_rows[number]})
         else:
-            first_of[number] = out.row
             file_rows[number] = out.row
     taken_in_db = ctx.persons
+    without_id = ctx.without_id
+    taken = taken_in_db.__contains__
+    today = ctx.today
     total = len(outcomes)
-    for n, out in enumerate(outcomes, 1):
+    for n, (out, number) in enumerate(zip(outcomes, ctx.id_numbers, strict=True), 1):
         if progress is not None and n % 2000 == 0:
             progress(n, total)
-        values = _parse_row(out, cols, ctx, file_rows)
+        values, id_raw, confirm = _parse_row(out, out.values, number, cols, ctx, file_rows)
         if out.status == REJECTED:
             continue
-        confirm = WARNING_CODES if confirm_all else values["confirm"]
-        number = values.get("id_number")
+        if confirm_all:
+            confirm = WARNING_CODES
+        if not id_raw:
+            number = None
         existing = taken_in_db.get(number) if number else None
-        if existing is None and not values["id_number_raw"] and values.get("birth_date") and values.get("sex"):
-            existing = ctx.without_id.get((values.get("name", ""), values["sex"], values["birth_date"]))
+        if existing is None and not id_raw and values.get("birth_date") and values.get("sex"):
+            existing = without_id.get((values.get("name", ""), values["sex"], values["birth_date"]))
         try:
             if existing is not None:
                 _check_existing(out, existing, values, by=by, confirm=confirm)
             else:
-                _check_new(out, values, by=by, confirm=confirm, ctx=ctx)
+                # the normalised number saves the rules a second normalisation; a ".0" from a number cell keeps
+                # its own message
+                given = id_raw if "." in id_raw else (number or id_raw)
+                if "sex" not in values or "birth_date" not in values:
+                    values = {"sex": "", "birth_date": None, **values}
+                person = services.person_build(**values)
+                services.person_check_new(person, by=by, id_number=given or None, confirm=confirm,
+                                          id_number_taken=taken, today=today)
+                out.status, out.person = CREATED, person
         except RuleViolation as exc:
             add_violations(out, exc)
         else:
-            _note_confirmed_warnings(out, values)
+            if out.status == CREATED and out.person.id_number_warnings:
+                _note_confirmed_warnings(out, id_raw)
     _reject_broken_references(outcomes)
     if progress is not None:
         progress(total, total)
     return Outcome(rows=outcomes)
 
 
-def _note_confirmed_warnings(out: RowOutcome, values: dict[str, Any]) -> None:
+def _note_confirmed_warnings(out: RowOutcome, id_raw: str) -> None:
     """A row written with a confirmed warning stays in the report, marked as confirmed."""
-    if out.status != CREATED or not out.person.id_number_warnings:
-        return
-    result = idnumbers.check(values["id_number_raw"], sex=out.person.sex, birth_date=out.person.birth_date)
+    result = idnumbers.check(id_raw, sex=out.person.sex, birth_date=out.person.birth_date)
     for w in result.warnings:
         out.messages.append(Message("id_number", w.code, _("Confirmed: %(warning)s") % {"warning": w.message},
                                     warning=True))
@@ -355,23 +386,6 @@ def _check_existing(out: RowOutcome, person: Person, values: dict[str, Any], *, 
         out.reject("id_number", "scope", _("This person is outside your area."))
         return
     out.status, out.person, out.diff = (UPDATED if diff else UNCHANGED), person, diff
-
-
-def _check_new(out: RowOutcome, values: dict[str, Any], *, by: User, confirm, ctx: _Context) -> None:
-    kwargs = {k: values[k] for k in ("name", "sex", "birth_date", "ethnicity", "education", "marital_status",
-                                     "registration_type", "household", "relation_to_head", "registration_unit",
-                                     "residence_unit", "residence_status", "other_county_code", "mother", "father")
-              if k in values}
-    kwargs.setdefault("name", "")
-    kwargs.setdefault("sex", "")
-    kwargs.setdefault("birth_date", None)
-    person = services.person_build(**kwargs)
-    raw = values["id_number_raw"]
-    # the normalised number saves the rules a second normalisation; a ".0" from a number cell keeps its own message
-    given = raw if "." in raw else (values.get("id_number") or raw)
-    services.person_check_new(person, by=by, id_number=given or None,
-                              confirm=confirm, id_number_taken=ctx.persons.__contains__, today=ctx.today)
-    out.status, out.person = CREATED, person
 
 
 def _reject_broken_references(outcomes: list[RowOutcome]) -> None:

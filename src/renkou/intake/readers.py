@@ -66,10 +66,8 @@ def _odd_characters(text: str) -> int:
 
 
 def _trim(rows: list[list[Any]]) -> list[list[Any]]:
-    out = []
-    for row in rows:
-        values = ["" if v is None else v for v in row]
-        out.append(values)
+    # (a row without an empty cell read as None is kept as it is: the usual case, no copy)
+    out = [row if None not in row else ["" if v is None else v for v in row] for row in rows]
     while out and all(v == "" for v in out[-1]):
         out.pop()
     return out

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from renkou.accounts.models import User
 from renkou.accounts.scope import scope_for
+from renkou.core.bulk import gc_paused
 from renkou.core.errors import PermissionDenied, RuleViolation
 from renkou.intake import events, households, marriages, persons
 from renkou.intake.models import ImportKind, ImportRun, ImportStatus
@@ -95,7 +96,7 @@ def import_run_execute(*, run: ImportRun, by: User, data: bytes | None = None, c
             progress(done, total)
 
     outcome = None
-    with translation.override("zh-hans"):
+    with translation.override("zh-hans"), gc_paused():
         try:
             table = read_table(data, run.file_name)
             run.encoding = table.encoding

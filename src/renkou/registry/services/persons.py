@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from renkou.accounts.models import AuditAction, User
 from renkou.accounts.services import audit_record_many
-from renkou.core.bulk import build_unsaved, insert_many
+from renkou.core.bulk import JSONText, build_unsaved, insert_many, insert_tuples, json_string
 from renkou.core.errors import Problems, RuleViolation
 from renkou.orgunits.models import OrgUnit
 from renkou.registry.idnumbers import mask
@@ -303,24 +303,39 @@ def persons_write_many(
             person.updated_at = now
         Person.objects.bulk_update([p for p, _ in updated], fields, batch_size=batch_size)
     # the same rows as history_row(...) with the same entries as history_record(changes=_created_changes(p)),
-    # built without the generic conversion and with the user's columns read once
-    history = [{
-        "person_id": p.pk, "at": now, "user_id": user_id, "username": username, "action": history_action,
-        "changes": {"name": [None, p.name], "sex": [None, p.sex], "birth_date": [None, p.birth_date.isoformat()],
-                    "id_number": [None, mask(p.id_number) if p.id_number else p.id_number],
-                    "residence_unit": [None, p.residence_unit_id],
-                    "registration_unit": [None, p.registration_unit_id]},
-    } for p in created]
-    history += [history_row(person_id=p.pk, by=by, action="update", changes=diff, at=now) for p, diff in updated]
-    insert_many(PersonHistory, history)
+    # their JSON written from a template (core.bulk.JSONText) and the user's columns read once
+    js = json_string
+    history = [(p.pk, now, user_id, username, history_action, JSONText(
+        f'{{"name": [null, {js(p.name)}], "sex": [null, {js(p.sex)}], '
+        f'"birth_date": [null, "{p.birth_date.isoformat()}"], '
+        f'"id_number": [null, {js(mask(p.id_number)) if p.id_number else _null_or_empty(p.id_number)}], '
+        f'"residence_unit": [null, {_json_int(p.residence_unit_id)}], '
+        f'"registration_unit": [null, {_json_int(p.registration_unit_id)}]}}'))
+        for p in created]
+    for p, diff in updated:
+        row = history_row(person_id=p.pk, by=by, action="update", changes=diff, at=now)
+        history.append(tuple(row[c] for c in _HISTORY_COLUMNS))
+    insert_tuples(PersonHistory, _HISTORY_COLUMNS, history)
     audit_record_many(user_id=user_id, username=username, channel=channel, at=now, entries=[
         *({"action": AuditAction.CREATE, "object_type": "person", "object_id": str(p.pk),
-           "unit_id": p.residence_unit_id or p.registration_unit_id, "detail": {"what": "create", "person": p.pk}}
+           "unit_id": p.residence_unit_id or p.registration_unit_id,
+           "detail": JSONText(f'{{"what": "create", "person": {int(p.pk)}}}')}
           for p in created),
         *({"action": AuditAction.UPDATE, "object_type": "person", "object_id": str(p.pk),
            "unit_id": p.residence_unit_id or p.registration_unit_id, "detail": {"what": "update", "person": p.pk}}
           for p, _ in updated),
     ])
+
+
+_HISTORY_COLUMNS = ("person_id", "at", "user_id", "username", "action", "changes")
+
+
+def _json_int(value: int | None) -> str:
+    return "null" if value is None else str(int(value))
+
+
+def _null_or_empty(value: str | None) -> str:
+    return "null" if value is None else '""'
 
 
 def _next_household_number(unit: OrgUnit) -> str:
