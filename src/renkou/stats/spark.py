@@ -18,6 +18,7 @@ How Spark runs the plan (nothing here changes what is computed):
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -80,6 +81,9 @@ def spark_session():
             builder = builder.config(key, value)
         _spark = builder.getOrCreate()
         _spark.sparkContext.setLogLevel("ERROR")
+        # py4j says at INFO level that each connection closes, also from finalizers at interpreter exit, when the
+        # streams its log would go to may be closed already.
+        logging.getLogger("py4j").setLevel(logging.WARNING)
         atexit.register(_spark.stop)  # the JVM goes with the process, not half-way through interpreter shutdown
     return _spark
 
