@@ -258,3 +258,30 @@ def test_a_correction_reaches_the_events_and_spells_that_read_the_person(county,
     info = snapshot_ensure()
     assert (info.mode, info.changed["events"]) == ("refresh", 0)
     _assert_equal_to_full(tmp_path, info.path, "corrections of a mother and of a dead mover")
+
+
+def test_a_refresh_after_bulk_imports_equals_a_full_build(county, personas, tmp_path):
+    """The imports write in bulk (tuples, COPY on PostgreSQL), past the models' ``auto_now``: the persons they
+    create and correct and the events they add must carry the marker all the same."""
+    from renkou.intake.services import import_file
+    from renkou.intake.synthetic import persons_rows, write_csv
+
+    villages = [county.dc_village1.code, county.dc_village2.code, county.xc_village1.code]
+    rows = persons_rows(40, villages, seed=7)
+    first = tmp_path / "p1.csv"
+    write_csv(first, rows[:30])
+    run, _ = import_file(by=personas.admin, kind="persons", data=first.read_bytes(), file_name="p1.csv")
+    assert run.created == 30
+    assert snapshot_ensure().mode == "full"
+    # Ten new persons and three moved to another village in a second file.
+    for row in rows[:3]:
+        row[7] = county.xc_village1.code if row[7] != county.xc_village1.code else county.dc_village1.code
+    second = tmp_path / "p2.csv"
+    write_csv(second, rows)
+    run, _ = import_file(by=personas.admin, kind="persons", data=second.read_bytes(), file_name="p2.csv")
+    assert (run.created, run.updated) == (10, 3), (run.created, run.updated, run.unchanged, run.rejected)
+    info = snapshot_ensure()
+    assert info.mode == "refresh", info.why_full
+    _assert_equal_to_full(tmp_path, info.path, "after the persons import")
+    persons = pq.read_table(info.path / "persons.parquet")
+    assert persons.num_rows == 40
