@@ -16,6 +16,7 @@ total by a grouping set), only where something is counted.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -99,7 +100,13 @@ def _ymd(col: str) -> str:
 
 
 FOREVER = 99991231
-AGE_GROUP = "CASE WHEN {a} BETWEEN 15 AND 49 THEN {a} ELSE LEAST(85, CAST(FLOOR({a} / 5) AS INTEGER) * 5) END"
+# The ages the stocks are counted by: exact from 15 to 49, otherwise the first age of the five-year group (85 and
+# over as 85) — what the declared elements use. As rows (index, first age, first age of the next group), so that an
+# interval is cut only where its group changes.
+AGE_GROUPS = ([(i, 5 * i, 5 * i + 5) for i in range(3)] + [(3 + a - 15, a, a + 1) for a in range(15, 50)]
+              + [(38 + i, 50 + 5 * i, 55 + 5 * i) for i in range(7)] + [(45, 85, 1000)])
+GROUP_INDEX = ("GREATEST(0, CASE WHEN {a} < 15 THEN CAST(FLOOR({a} / 5) AS INTEGER) WHEN {a} < 50 THEN {a} - 12 "
+               "ELSE 38 + LEAST(7, CAST(FLOOR(({a} - 50) / 5) AS INTEGER)) END)")
 
 # The stock sources: for each, the intervals [lo, hi) (yyyymmdd) during which a row is counted — living in the
 # village (``spells``), born, not yet dead, and for married women married and not yet divorced or widowed —
@@ -109,14 +116,14 @@ STOCK_INTERVALS: dict[str, tuple[tuple[str, ...], str]] = {
 SELECT s.unit, s.sex, s.registration_type, s.residence_status, {_ymd('s.birth_date')} AS b,
   GREATEST({_ymd('s.valid_from')}, {_ymd('s.birth_date')}) AS lo,
   LEAST({_ymd('s.valid_to')}, COALESCE({_ymd('s.death_date')}, {FOREVER})) AS hi
-FROM spells s
+FROM {{SPELLS}} s
 WHERE s.unit IS NOT NULL AND s.birth_date IS NOT NULL AND {{SPELL_WITHIN}}"""),
     "mw": ((), f"""
 SELECT s.unit, {_ymd('s.birth_date')} AS b,
   GREATEST({_ymd('s.valid_from')}, {_ymd('s.birth_date')}, {_ymd('m.married_on')}) AS lo,
   LEAST({_ymd('s.valid_to')}, COALESCE({_ymd('s.death_date')}, {FOREVER}),
     COALESCE({_ymd('m.ended_on')}, {FOREVER})) AS hi
-FROM marriages m JOIN spells s ON s.county = m.county AND s.person_id = m.wife_id
+FROM {{MARRIAGES}} m JOIN {{SPELLS}} s ON s.county = m.county AND s.person_id = m.wife_id
 WHERE s.unit IS NOT NULL AND s.birth_date IS NOT NULL AND m.married_on IS NOT NULL AND {{SPELL_WITHIN}}
   AND m.married_on <= {{LAST}} AND (m.ended_on IS NULL OR m.ended_on > {{FIRST}})"""),
 }
@@ -137,43 +144,64 @@ STOCK_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+def _within(sql: str, first_day: date, last_day: date, spells: str = "spells", marriages: str = "marriages") -> str:
+    return (sql.replace("{SPELL_WITHIN}", SPELL_WITHIN).replace("{FIRST}", f"DATE '{first_day.isoformat()}'")
+            .replace("{LAST}", f"DATE '{last_day.isoformat()}'").replace("{SPELLS}", spells)
+            .replace("{MARRIAGES}", marriages))
+
+
+def _ymd_of(d: date) -> int:
+    return d.year * 10000 + d.month * 100 + d.day
+
+
+def _pieces(name: str, first_day: date, last_day: date, spells: str = "spells", marriages: str = "marriages") -> str:
+    """The pieces of constant age group of the stock source ``name``'s intervals between the first and the last
+    date, as the common table expressions ``iv`` (the intervals that can overlap those dates, with ``g0`` and
+    ``g1``, the index of the age group at the first day of the interval within the dates and at its last) and
+    ``pc`` (unit, attributes…, age, s, e): each interval is cut at the birthdays where its age group changes (group
+    ``g0 + k``, k = 0…K: the ks as a small table of values, so that ``iv`` is read once), a piece starting after
+    the last date left out. ``age`` is the group's first age (``AGE_GROUPS``). ``spells``/``marriages``: the tables
+    read (or subqueries)."""
+    attrs, intervals = STOCK_INTERVALS[name]
+    cols = "".join(f"{a}, " for a in attrs)
+    first, last = _ymd_of(first_day), _ymd_of(last_day)
+    steps = _years_between([first_day, last_day]) + 1
+    ks = ", ".join(f"({k})" for k in range(steps + 1))
+    groups = ", ".join(f"({i}, {lo}, {hi})" for i, lo, hi in AGE_GROUPS)
+    age_from = f"CAST(FLOOR((GREATEST(lo, {first}) - b) / 10000) AS INTEGER)"
+    age_to = f"CAST(FLOOR((LEAST(hi, {last}) - b) / 10000) AS INTEGER)"
+    return f"""WITH iv AS (SELECT x.*, {GROUP_INDEX.format(a=age_from)} AS g0, {GROUP_INDEX.format(a=age_to)} AS g1
+  FROM ({_within(intervals, first_day, last_day, spells, marriages)}) x WHERE lo <= {last} AND hi > {first}),
+pc AS (SELECT * FROM (
+  SELECT unit, {cols}ag.age, GREATEST(lo, b + ag.age * 10000) AS s, LEAST(hi, b + ag.next_age * 10000) AS e
+  FROM iv CROSS JOIN (VALUES {ks}) AS ks(k) JOIN (VALUES {groups}) AS ag(g, age, next_age) ON ag.g = iv.g0 + ks.k
+  WHERE ks.k <= iv.g1 - iv.g0) p
+  WHERE s < e AND s <= {last})"""
+
+
 def stock_steps(dates: Sequence[date]) -> list[tuple[str, str]]:
     """The stocks at the dates without joining persons × dates.
 
-    A row is counted at date d when lo <= d < hi, at the age it has on d. Each interval is cut at the birthdays
-    between the first and the last date into pieces of constant age (the age at the first date + k, k = 0…K:
-    one branch per k, K = 1 + the whole years between the first and the last date); the pieces are then counted
-    by (village, attributes, age) with one conditional sum per date — a single aggregation whatever the number of
-    dates — and the sums are laid out as rows. A piece starting after the last date is not made. The age kept is
-    exact from 15 to 49 and otherwise the first age of its five-year group (85 and over as 85): what the declared
-    elements use (five-year groups, single years 15–49). Steps ``cnt_pop``/``cnt_mw``: (village, attributes…, age,
-    c0…cN), the count at each date; ``src_<source>``: (unit, d, columns…, n), summed into every unit at or above
-    the village and laid out as rows per date (no row for a count of 0)."""
+    A row is counted at date d when lo <= d < hi, at the age it has on d. Each interval is cut into pieces of
+    constant age (``_pieces``); the pieces are then counted by (village, attributes, age) with one conditional
+    count per date — a single aggregation whatever the number of dates — and the counts are laid out as rows.
+    Steps ``cnt_pop``/``cnt_mw``: (village, attributes…, age, c0…cN), the count at each date; ``src_<source>``:
+    (unit, d, columns…, n), summed into every unit at or above the village and laid out as rows per date (no row
+    for a count of 0). ``stored_stock_steps`` gives the same ``src_<source>`` rows from the snapshot's month-end
+    stocks."""
     days = sorted(set(dates))
-    ymds = [d.year * 10000 + d.month * 100 + d.day for d in days]
-    first, last = (ymds[0], ymds[-1]) if ymds else (FOREVER, FOREVER)
-    steps = _years_between(days) + 1
+    ymds = [_ymd_of(d) for d in days]
     pick = "CASE dt.j " + " ".join(f"WHEN {j} THEN g.c{j}" for j in range(len(ymds))) + " END" if ymds else "0"
     first_day, last_day = (days[0], days[-1]) if days else (date(9999, 12, 31), date(9999, 12, 31))
 
-    def within(sql: str) -> str:
-        return (sql.replace("{SPELL_WITHIN}", SPELL_WITHIN).replace("{FIRST}", f"DATE '{first_day.isoformat()}'")
-                .replace("{LAST}", f"DATE '{last_day.isoformat()}'"))
-
     out = []
-    for name, (attrs, intervals) in STOCK_INTERVALS.items():
+    for name, (attrs, _intervals) in STOCK_INTERVALS.items():
         cols = "".join(f"{a}, " for a in attrs)
-        pieces = "\n  UNION ALL\n".join(f"""  SELECT unit, {cols}{AGE_GROUP.format(a=f'(a0 + {k})')} AS age,
-    GREATEST(lo, b + (a0 + {k}) * 10000) AS s, LEAST(hi, b + (a0 + {k + 1}) * 10000) AS e FROM iv""" for k in range(steps + 1))
         counts = ", ".join(f"COUNT(CASE WHEN s <= {v} AND e > {v} THEN 1 END) AS c{j}"
                            for j, v in enumerate(ymds))
         out.append((f"cnt_{name}", f"""
-WITH iv AS (SELECT x.*, CAST(FLOOR(({first} - b) / 10000) AS INTEGER) AS a0 FROM ({within(intervals)}) x
-  WHERE lo <= {last} AND hi > {first})
-SELECT unit, {cols}age, {counts or '0 AS c0'}
-FROM (
-{pieces}) pc
-WHERE s < e AND s <= {last}
+{_pieces(name, first_day, last_day)}
+SELECT unit, {cols}age, {counts or '0 AS c0'} FROM pc
 GROUP BY unit, {cols}age"""))
     for name, (base, by) in STOCK_SOURCES.items():
         cols = ", ".join(by)
@@ -190,14 +218,102 @@ WHERE n > 0"""))
     return out
 
 
+# --------------------------------------------------------------------------------------------------------------
+# Stocks kept with the snapshot at every month end of a range (``stock_<source>.parquet``): every period's start
+# (the day before its first day) and end is a month end, so a run over such periods reads its stocks instead of
+# counting them. Written by the snapshot (DuckDB) from the same pieces as ``stock_steps``; a run whose dates are
+# not all month ends within every snapshot's range counts them as above.
+
+
+def month_ends(first: date, last: date) -> list[date]:
+    """The last day of every month from ``first``'s month to ``last``'s."""
+    out, y, m = [], first.year, first.month
+    while (y, m) <= (last.year, last.month):
+        nxt = date(y + (m == 12), m % 12 + 1, 1)
+        out.append(nxt - timedelta(days=1))
+        y, m = nxt.year, nxt.month
+    return out
+
+
+def _month_index(x: str, first: date, n: int) -> str:
+    """SQL (DuckDB): the index, among the month ends from ``first``'s month on, of the first month end on or after
+    the day ``x`` (yyyymmdd), clamped to [0, n]. That is the month end of ``x``'s own month — except for a
+    birthday 29 February in a year without one (a yyyymmdd only, see ``_ymd``), which falls after 28 February."""
+    y = f"({x} // 10000)"
+    leap = f"({y} % 4 = 0 AND ({y} % 100 <> 0 OR {y} % 400 = 0))"
+    return (f"GREATEST(0, LEAST({n}, {y} * 12 + ({x} // 100) % 100 - {first.year * 12 + first.month}"
+            f" + CASE WHEN {x} % 10000 = 229 AND NOT {leap} THEN 1 ELSE 0 END))")
+
+
+def stock_delta_sql(source: str, first: date, last: date, spells: str = "spells", marriages: str = "marriages") -> str:
+    """The month-end stocks of the stock source ``source`` by village as changes: (unit, columns…, j, dn), ``dn``
+    rows more at month end ``j`` (an index into ``month_ends(first, last)``) than at month end j − 1. Additive over
+    the rows counted, so that the part of a few persons can be taken out and put back (the snapshot's refresh). A
+    piece [s, e) — an interval, or its pieces of constant age group when the source is counted by age — is counted
+    at the month ends j with s <= d_j < e: from the month end on or after s up to the one before the month end on
+    or after e."""
+    base, by = STOCK_SOURCES[source]
+    cols = "".join(f"{c}, " for c in by)
+    n = len(month_ends(first, last))
+    if "age" in by:
+        rows, s, e = f"{_pieces(base, first, last, spells, marriages)},\nix AS (SELECT", "s", "e"
+        src = "pc"
+    else:
+        rows, s, e = "WITH ix AS (SELECT", "lo", "hi"
+        src = f"({_within(STOCK_INTERVALS[base][1], first, last, spells, marriages)}) x"
+    return f"""{rows} {cols}unit, {_month_index(s, first, n)} AS js, {_month_index(e, first, n)} AS je FROM {src})
+SELECT unit, {cols}j, SUM(dn) AS dn FROM (
+  SELECT unit, {cols}UNNEST([js, je]) AS j, UNNEST([1, -1]) AS dn FROM ix WHERE js < je) x
+WHERE j < {n} GROUP BY unit, {cols}j HAVING SUM(dn) <> 0"""
+
+
+def stock_store_sql(source: str, deltas: str, months: str, n: int) -> str:
+    """The stored stock ``source`` (unit, d, columns…, n) at every month end from its changes by village
+    (``deltas``, see ``stock_delta_sql``): summed into every unit at or above the village, added up month by month,
+    and laid out as a row per month end (``months``: j, d) with something counted."""
+    _base, by = STOCK_SOURCES[source]
+    cols = ", ".join(by)
+    xcols = ", ".join(f"x.{c}" for c in by)
+    return f"""
+WITH g AS (SELECT an.ancestor AS unit, {xcols}, x.j, SUM(x.dn) AS dn
+  FROM {deltas} x JOIN ancestors an ON an.unit = x.unit GROUP BY an.ancestor, {xcols}, x.j),
+r AS (SELECT unit, {cols}, j, SUM(dn) OVER w AS n, LEAD(j, 1, {n}) OVER w AS jn FROM g
+  WINDOW w AS (PARTITION BY unit, {cols} ORDER BY j)),
+x AS (SELECT unit, {cols}, n, UNNEST(range(j, jn)) AS j FROM r WHERE n <> 0)
+SELECT x.unit, mo.d, {xcols}, CAST(x.n AS BIGINT) AS n FROM x JOIN {months} mo ON mo.j = x.j"""
+
+
+def stored_stock_steps(dates: Sequence[date]) -> list[tuple[str, str]]:
+    """``src_<source>`` read from the snapshot's stored stocks (tables ``stock_<source>``) at the dates."""
+    days = ", ".join(f"DATE '{d.isoformat()}'" for d in sorted(set(dates))) or "DATE '9999-12-31'"
+    return [(f"src_{name}", f"SELECT unit, d, {', '.join(by)}, n FROM stock_{name} WHERE d IN ({days})")
+            for name, (_base, by) in STOCK_SOURCES.items()]
+
+
+def stocks_cover(snapshots: Sequence[Path], dates: Sequence[date]) -> bool:
+    """Whether every snapshot keeps its stocks at every one of the dates (all month ends within its range)."""
+    if not dates or any((d + timedelta(days=1)).day != 1 for d in dates):
+        return False
+    lo, hi = min(dates).isoformat(), max(dates).isoformat()
+    for s in snapshots:
+        meta_file = Path(s) / "meta.json"
+        stocks = json.loads(meta_file.read_text()).get("stocks") if meta_file.exists() else None
+        if not stocks or not (stocks["first"] <= lo and hi <= stocks["last"]) or not all(
+                (Path(s) / f"stock_{name}.parquet").exists() for name in STOCK_SOURCES):
+            return False
+    return True
+
+
 def plan_steps(dates: Sequence[date], span: tuple[date, date] | None = None, *,
-               spells: bool = True) -> list[tuple[str, str]]:
+               spells: bool = True, stored_stocks: bool = False) -> list[tuple[str, str]]:
     """Every named step of the plan, in order, for stocks read at these dates and flows within ``span`` (the first
     day and the last day of the periods). ``spells=False`` when the snapshots hold the spells already (written
-    with the snapshot by the same ``MOVE_STEPS``, see snapshot.py)."""
+    with the snapshot by the same ``MOVE_STEPS``, see snapshot.py); ``stored_stocks`` when they hold the stocks
+    at those dates (``stocks_cover``)."""
     lo, hi = span or (date(1, 1, 1), date(9999, 12, 31))
     bounds = f"DATE '{lo.isoformat()}' AND DATE '{hi.isoformat()}'"
-    return [*(MOVE_STEPS if spells else ()), *stock_steps(dates),
+    stocks = stored_stock_steps(dates) if stored_stocks else stock_steps(dates)
+    return [*(MOVE_STEPS if spells and not stored_stocks else ()), *stocks,
             *((n, sql.replace("{SPAN}", bounds)) for n, sql in DERIVED_STEPS)]
 
 
@@ -206,10 +322,22 @@ def spells_in(snapshots: Sequence[Path]) -> bool:
     return all((Path(s) / "spells.parquet").exists() for s in snapshots)
 
 
-def _plan_for(tables: dict[str, pa.Table], *, spells: bool = True) -> list[tuple[str, str]]:
+def snapshot_inputs(snapshots: Sequence[Path], dates: Sequence[date],
+                    stored_stocks: bool | None = None) -> tuple[list[str], bool, bool]:
+    """The snapshot tables a run reads (as views of the same names), whether the plan computes the spells, and
+    whether it reads the stored stocks: by default when they cover the dates; ``stored_stocks=False`` counts them
+    (the tests compare both ways)."""
+    stored = spells_in(snapshots)
+    stocks = stocks_cover(snapshots, dates) if stored_stocks is None else stored_stocks
+    tables = [*INPUT_TABLES, *(("spells",) if stored else ()), *(f"stock_{n}" for n in STOCK_SOURCES if stocks)]
+    return tables, not stored, stocks
+
+
+def _plan_for(tables: dict[str, pa.Table], *, spells: bool = True,
+              stored_stocks: bool = False) -> list[tuple[str, str]]:
     periods = tables["periods"]
     span = (min(periods["start_date"].to_pylist()), max(periods["end_date"].to_pylist())) if periods.num_rows else None
-    return plan_steps(tables["dates"]["d"].to_pylist(), span, spells=spells)
+    return plan_steps(tables["dates"]["d"].to_pylist(), span, spells=spells, stored_stocks=stored_stocks)
 
 
 def element_sql(el: DataElement) -> str:
@@ -301,26 +429,26 @@ def _parquet_files(snapshots: Sequence[Path], table: str) -> list[str]:
 
 def run_duckdb(snapshots: Sequence[Path], periods: Iterable[Period],
                elements: Sequence[DataElement] = ELEMENTS, threads: int | None = None,
-               timings: dict[str, tuple[float, float]] | None = None) -> Result:
+               timings: dict[str, tuple[float, float]] | None = None, stored_stocks: bool | None = None) -> Result:
     """The plan run by DuckDB over the snapshots' Parquet files. ``timings``: filled with (wall, CPU) seconds per
     step (``setup``: the views and the period tables; each named step; ``final``: the final query into Arrow).
-    CPU is this process's, DuckDB's threads included."""
+    CPU is this process's, DuckDB's threads included. ``stored_stocks``: see ``snapshot_inputs``."""
     t0 = time.perf_counter()
     clock = _Clock(timings)
     con = duckdb.connect()
     try:
         if threads:
             con.execute(f"SET threads = {int(threads)}")
-        stored = spells_in(snapshots)
-        for t in (*INPUT_TABLES, *(("spells",) if stored else ())):
+        tables = period_tables(periods)
+        inputs, spells, stocks = snapshot_inputs(snapshots, tables["dates"]["d"].to_pylist(), stored_stocks)
+        for t in inputs:
             files = ", ".join(f"'{f}'" for f in _parquet_files(snapshots, t))
             con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet([{files}])")
-        tables = period_tables(periods)
         for name, table in tables.items():
             con.register(f"{name}_arrow", table)
             con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
         clock.lap("setup")
-        for name, sql in _plan_for(tables, spells=not stored):
+        for name, sql in _plan_for(tables, spells=spells, stored_stocks=stocks):
             con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
             clock.lap(name)
         table = con.sql(final_sql(elements)).to_arrow_table()
@@ -344,11 +472,11 @@ class _Clock:
 
 
 def run(engine: str, snapshots: Sequence[Path], periods: Iterable[Period],
-        elements: Sequence[DataElement] = ELEMENTS) -> Result:
+        elements: Sequence[DataElement] = ELEMENTS, stored_stocks: bool | None = None) -> Result:
     if engine == "duckdb":
-        return run_duckdb(snapshots, periods, elements)
+        return run_duckdb(snapshots, periods, elements, stored_stocks=stored_stocks)
     if engine == "spark":
         from renkou.stats.spark import run_spark
 
-        return run_spark(snapshots, periods, elements)
+        return run_spark(snapshots, periods, elements, stored_stocks=stored_stocks)
     raise ValueError(f"unknown engine {engine!r}: duckdb or spark")

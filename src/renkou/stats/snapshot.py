@@ -53,9 +53,19 @@ from django.utils import timezone
 
 from renkou.orgunits.models import OrgUnit
 from renkou.registry.models import Event, Household, Marriage, Person
-from renkou.stats.engine import MOVE_STEPS
+from renkou.stats.engine import (
+    MOVE_STEPS,
+    STOCK_SOURCES,
+    month_ends,
+    stock_delta_sql,
+    stock_store_sql,
+)
 
-TABLES = ("units", "ancestors", "persons", "events", "marriages", "spells")
+STOCK_TABLES = tuple(f"stock_{name}" for name in STOCK_SOURCES)
+TABLES = ("units", "ancestors", "persons", "events", "marriages", "spells", *STOCK_TABLES)
+# The stocks are kept at every month end from January ``STOCK_YEARS + 1`` years before this year to December of
+# next year (``stock_range``): every period of the last ``STOCK_YEARS`` years and the current ones.
+STOCK_YEARS = 10
 RAW_TABLES = ("persons", "households", "events", "marriages")
 # What the raw tables hold (changes when the raw columns change: an older snapshot is then built in full).
 RAW_FORMAT = 2
@@ -329,6 +339,7 @@ def _full(target: Path) -> SnapshotInfo:
     for f in (building, building.with_name(building.name + ".wal")):
         f.unlink(missing_ok=True)
     con = duckdb.connect(str(building))
+    con.execute("SET enable_progress_bar = false")
     try:
         for name in RAW_TABLES:
             t0 = time.perf_counter()
@@ -356,6 +367,7 @@ def _refresh(target: Path) -> SnapshotInfo:
         why = "no raw tables"
     else:
         con = duckdb.connect(str(store))
+        con.execute("SET enable_progress_bar = false")
         try:
             raw_format, since_text = con.execute("SELECT raw_format, since FROM state").fetchall()[0]
         except duckdb.Error:
@@ -430,6 +442,48 @@ def _spells_of(con: duckdb.DuckDBPyConnection, persons: str, events: str) -> Non
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
 
 
+def stock_range(today: date) -> tuple[date, date]:
+    """The first and the last month end the snapshot keeps the stocks at (see ``STOCK_YEARS``)."""
+    return date(today.year - STOCK_YEARS - 1, 1, 31), date(today.year + 1, 12, 31)
+
+
+def _stock_deltas(source: str, first: date, last: date, of: str | None = None) -> str:
+    """The month-end stocks of ``source`` by village as changes (engine.stock_delta_sql), from the derived spells
+    and marriages; ``of``: only of the persons (and wives) in that table of ids."""
+    spells, marriages = "derived_spells", "derived_marriages"
+    if of:
+        spells = f"(SELECT * FROM derived_spells WHERE person_id IN (SELECT id FROM {of}))"
+        marriages = f"(SELECT * FROM derived_marriages WHERE wife_id IN (SELECT id FROM {of}))"
+    return stock_delta_sql(source, first, last, spells, marriages)
+
+
+def _stock_persons(con: duckdb.DuckDBPyConnection) -> None:
+    """The persons whose part in the stocks the changes may alter: those whose spells are derived again (see
+    ``_derive_touched``) and the wives of the changed marriages, as they were and as they are."""
+    con.execute("""CREATE TEMP TABLE stock_persons AS SELECT id FROM changed_persons UNION
+SELECT person_id FROM changed_events WHERE person_id IS NOT NULL UNION
+SELECT person_id FROM changed_events_before WHERE person_id IS NOT NULL UNION
+SELECT wife_id FROM changed_marriages WHERE wife_id IS NOT NULL UNION
+SELECT wife_id FROM derived_marriages WHERE id IN (SELECT id FROM changed_marriages) AND wife_id IS NOT NULL""")
+
+
+def _stock_merge(con: duckdb.DuckDBPyConnection, source: str, n: int) -> None:
+    """Add to the kept stocks of ``source`` (``derived_stock_<source>``) the change of the touched persons' part:
+    their changes by village as they are (``stock_after``) less as they were (``stock_before``), made into stocks
+    at every month end the same way as the whole."""
+    by = STOCK_SOURCES[source][1]
+    keys = ", ".join(("unit", *by, "j"))
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE stock_change AS SELECT {keys}, SUM(dn) AS dn FROM (
+  SELECT {keys}, dn FROM stock_after UNION ALL SELECT {keys}, -dn FROM stock_before) x
+GROUP BY {keys} HAVING SUM(dn) <> 0""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE stock_added AS {stock_store_sql(source, 'stock_change', 'stock_months', n)}")
+    same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM a.{c}" for c in ("unit", "d", *by))
+    con.execute(f"UPDATE derived_stock_{source} t SET n = t.n + a.n FROM stock_added a WHERE {same}")
+    con.execute(f"INSERT INTO derived_stock_{source} SELECT a.* FROM stock_added a "
+                f"WHERE NOT EXISTS (SELECT 1 FROM derived_stock_{source} t WHERE {same})")
+    con.execute(f"DELETE FROM derived_stock_{source} WHERE n = 0")
+
+
 def _derive_touched(con: duckdb.DuckDBPyConnection, county: str) -> None:
     """Derive again the rows the changes (``changed_<name>``, ``changed_events_before``) touch: the changed
     persons, events and marriages; the events whose person or mother changed; and the spells of every person
@@ -475,23 +529,53 @@ def _derive(con: duckdb.DuckDBPyConnection, target: Path, info: SnapshotInfo, *,
     for name in ("households", "events", "marriages"):
         con.execute(f"CREATE TEMP VIEW raw_{name} AS SELECT * FROM stored_{name}")
     # The derived tables are kept beside the raw ones (``derived_<name>``). After a refresh only the rows the
-    # changes touch are derived again — unless the units, the county or the time zone changed, which touch all.
-    key = json.dumps([county, _tz_offset_hours()])
+    # changes touch are derived again — unless the units, the county, the time zone or the range of the stocks
+    # changed, which touch all.
+    first, last = stock_range(timezone.localdate())
+    months = month_ends(first, last)
+    con.register("stock_months", pa.table({"j": pa.array(range(len(months)), pa.int64()),
+                                           "d": pa.array(months, pa.date32())}))
+    con.register("ancestors", ancestors)
+    key = json.dumps([county, _tz_offset_hours(), first.isoformat(), last.isoformat()])
     touched = changed and con.execute("SELECT derived_key FROM state").fetchall()[0][0] == key and not \
         con.execute("SELECT count(*) FROM ((SELECT id, code FROM derived_units EXCEPT SELECT id, code FROM unit_ids) "
                     "UNION ALL (SELECT id, code FROM unit_ids EXCEPT SELECT id, code FROM derived_units))"
                     ).fetchall()[0][0]
     t0 = time.perf_counter()
     if touched:
+        _stock_persons(con)
+        for name in STOCK_SOURCES:
+            con.execute(f"CREATE TEMP TABLE stock_before_{name} AS "
+                        f"{_stock_deltas(name, first, last, of='stock_persons')}")
         _derive_touched(con, county)
+        for name in STOCK_SOURCES:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW stock_before AS SELECT * FROM stock_before_{name}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE stock_after AS "
+                        f"{_stock_deltas(name, first, last, of='stock_persons')}")
+            _stock_merge(con, name, len(months))
+            con.execute(f"DROP TABLE stock_before_{name}")
     else:
         for name, sql in _typed_queries(county).items():
             con.execute(f"CREATE OR REPLACE TABLE derived_{name} AS {sql}")
         _spells_of(con, "derived_persons", "derived_events")
         con.execute("CREATE OR REPLACE TABLE derived_spells AS SELECT * FROM spells")
         con.execute("CREATE OR REPLACE TABLE derived_units AS SELECT * FROM unit_ids")
+        info.seconds["derive"] = time.perf_counter() - t0
+        for name in STOCK_SOURCES:
+            t0 = time.perf_counter()
+            con.execute(f"CREATE OR REPLACE TABLE derived_stock_{name} AS "
+                        f"{stock_store_sql(name, f'({_stock_deltas(name, first, last)})', 'stock_months', len(months))}")
+            info.seconds[f"stock_{name}"] = time.perf_counter() - t0
         con.execute("UPDATE state SET derived_key = ?", [key])
-    info.seconds["derive" if not touched else "derive touched rows"] = time.perf_counter() - t0
+    if touched:
+        info.seconds["derive touched rows"] = time.perf_counter() - t0
+    for name in STOCK_SOURCES:
+        # In date order, so that a run reading a few month ends reads only the row groups holding them.
+        t0 = time.perf_counter()
+        con.execute(f"COPY (SELECT * FROM derived_stock_{name} ORDER BY d, unit) TO "
+                    f"'{work / f'stock_{name}.parquet'}' (FORMAT parquet)")
+        info.rows[f"stock_{name}"] = con.execute(f"SELECT count(*) FROM derived_stock_{name}").fetchall()[0][0]
+        info.seconds[f"write stock_{name}"] = time.perf_counter() - t0
     for name in ("persons", "events", "marriages", "spells"):
         t0 = time.perf_counter()
         con.execute(f"COPY derived_{name} TO '{work / (name + '.parquet')}' (FORMAT parquet)")
@@ -502,7 +586,8 @@ def _derive(con: duckdb.DuckDBPyConnection, target: Path, info: SnapshotInfo, *,
     (work / "meta.json").write_text(json.dumps({
         "county": county, "fingerprint": fingerprint, "rows": info.rows, "build_id": build_id,
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"), "mode": info.mode,
-        "raw_format": RAW_FORMAT, "marks": {"since": since.isoformat()}, **kept,
+        "raw_format": RAW_FORMAT, "marks": {"since": since.isoformat()},
+        "stocks": {"first": first.isoformat(), "last": last.isoformat(), "month_ends": len(months)}, **kept,
     }, ensure_ascii=False, indent=1))
     info.path = _publish(work, target, build_id)
     return info

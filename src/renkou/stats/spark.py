@@ -29,14 +29,13 @@ import pyarrow as pa
 from renkou.orgunits.periods import Period
 from renkou.stats.elements import ELEMENTS, DataElement
 from renkou.stats.engine import (
-    INPUT_TABLES,
     Result,
     _parquet_files,
     _plan_for,
     final_sql,
     leaf_sql,
     period_tables,
-    spells_in,
+    snapshot_inputs,
 )
 
 # Local-mode settings (a cluster run sets its own through spark-submit / spark-defaults.conf).
@@ -94,17 +93,17 @@ def _frozen(df):
 
 
 def run_spark(snapshots: Sequence[Path], periods: Iterable[Period],
-              elements: Sequence[DataElement] = ELEMENTS) -> Result:
+              elements: Sequence[DataElement] = ELEMENTS, stored_stocks: bool | None = None) -> Result:
     spark = spark_session()
     t0 = time.perf_counter()
-    stored = spells_in(snapshots)
-    for t in (*INPUT_TABLES, *(("spells",) if stored else ())):
-        spark.read.parquet(*_parquet_files(snapshots, t)).createOrReplaceTempView(t)
     tables = period_tables(periods)
+    inputs, spells, stocks = snapshot_inputs(snapshots, tables["dates"]["d"].to_pylist(), stored_stocks)
+    for t in inputs:
+        spark.read.parquet(*_parquet_files(snapshots, t)).createOrReplaceTempView(t)
     for name, table in tables.items():
         spark.createDataFrame(table).createOrReplaceTempView(name)
     kept = []
-    for name, sql in _plan_for(tables, spells=not stored):
+    for name, sql in _plan_for(tables, spells=spells, stored_stocks=stocks):
         df = spark.sql(to_spark_sql(sql))
         if name != "mv":  # read once, by ``spells``; the others feed later steps and elements, most several
             df = _frozen(df)

@@ -69,6 +69,26 @@ def _assert_equal_to_full(tmp_path: Path, refreshed: Path, label: str) -> None:
         assert a[name] == b[name], f"{label}: table {name} differs from a full build"
 
 
+def _assert_stored_stocks_equal_counted(path: Path, label: str) -> None:
+    """Every period of every type of the years the snapshot keeps its stocks for: the figures read from the kept
+    month-end stocks equal the figures counted from the spells."""
+    from renkou.orgunits.periods import Period
+    from renkou.stats import engine
+
+    meta = snapshot_meta(path)
+    first, last = date.fromisoformat(meta["stocks"]["first"]), date.fromisoformat(meta["stocks"]["last"])
+    years = range(first.year + 1, last.year + 1)
+    periods = [Period.parse(c) for y in years for c in (
+        str(y), f"FP{y}", f"{y}S1", f"{y}S2", f"FP{y}H1", f"FP{y}H2", *(f"{y}Q{q}" for q in range(1, 5)),
+        *(f"{y}{m:02d}" for m in range(1, 13)))]
+    dates = engine.period_tables(periods)["dates"]["d"].to_pylist()
+    assert engine.stocks_cover([path], dates)
+    stored = engine.run_duckdb([path], periods, stored_stocks=True).as_dict()
+    counted = engine.run_duckdb([path], periods, stored_stocks=False).as_dict()
+    assert stored == counted, f"{label}: stored stocks differ from counted ones"
+    assert any(k[0] == "WOMEN_MEAN_AGE1" and v for k, v in stored.items()), label
+
+
 def _random_day(rng: random.Random, lo: date = date(2005, 1, 1), hi: date = date(2025, 12, 31)) -> date:
     return lo + timedelta(days=rng.randrange((hi - lo).days))
 
@@ -170,6 +190,7 @@ def test_refresh_after_random_edits_equals_a_full_build(county, personas, tmp_pa
             continue
         assert info.mode == "refresh", f"{label}: {info.why_full}"
         _assert_equal_to_full(tmp_path, info.path, label)
+    _assert_stored_stocks_equal_counted(snapshot_ensure().path, f"seed {seed}")
     assert len(set(editor.done)) >= 6, editor.done  # the edits did exercise most write paths
 
 
@@ -283,5 +304,22 @@ def test_a_refresh_after_bulk_imports_equals_a_full_build(county, personas, tmp_
     info = snapshot_ensure()
     assert info.mode == "refresh", info.why_full
     _assert_equal_to_full(tmp_path, info.path, "after the persons import")
+    _assert_stored_stocks_equal_counted(info.path, "after the persons import")
     persons = pq.read_table(info.path / "persons.parquet")
     assert persons.num_rows == 40
+
+
+def test_a_marriage_row_changed_alone_reaches_the_married_women_stocks(county, personas, tmp_path):
+    """A marriage whose dates change while neither spouse's row does (a correction of the marriage record alone):
+    the wife's part in the married-women stocks is taken out as it was and put back as it is."""
+    _seed_register(county, personas.admin, random.Random(9))
+    h = make_person(county.dc_village1, name="夫", sex="1", birth_date=date(1985, 1, 1))
+    w = make_person(county.dc_village1, name="妻", sex="2", birth_date=date(1988, 1, 1))
+    m = marriage_register(by=personas.admin, husband=h, wife=w, married_on=date(2018, 5, 1),
+                          unit=county.dc_village1)
+    snapshot_ensure()
+    Marriage.objects.filter(pk=m.pk).update(married_on=date(2021, 7, 1), updated_at=timezone.now())
+    info = snapshot_ensure()
+    assert (info.mode, info.changed["persons"], info.changed["marriages"]) == ("refresh", 0, 1)
+    _assert_equal_to_full(tmp_path, info.path, "a marriage corrected alone")
+    _assert_stored_stocks_equal_counted(info.path, "a marriage corrected alone")

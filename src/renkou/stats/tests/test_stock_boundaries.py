@@ -1,7 +1,8 @@
 """Stocks on the boundary days, counted by hand: a birthday, a birth, a death, a move, a marriage or a divorce on
 the very date a stock is read (the end of that day), the 15th and the 50th birthday, 29 February, and the age
-groups' edges. The engine counts stocks without expanding persons × dates (engine.stock_steps), so these are the
-cases where an off-by-one day would show."""
+groups' edges. The engine counts stocks without expanding persons × dates (engine.stock_steps), or reads them from
+the month-end stocks the snapshot keeps (engine.stock_delta_sql, stock_store_sql): these are the cases where an
+off-by-one day would show, checked both ways."""
 
 from __future__ import annotations
 
@@ -11,15 +12,15 @@ import pytest
 
 from renkou.registry.services import events as ev
 from renkou.registry.services import marriages as mar
-from renkou.stats import selectors
+from renkou.stats import engine, selectors
 from renkou.testing import make_person
 
 LH1 = "500230101201"  # 龙河村: everyone below lives there
 PERIODS = ["2023", "2024", "202302", "202303"]
 
 
-@pytest.fixture
-def rows(county, personas):
+@pytest.fixture(params=["stored", "counted"])
+def rows(request, county, personas, monkeypatch):
     """In 龙河村:
 
     - women: A 1975-12-31 (49 on 2024-12-31), B 1974-12-31 (50 on 2024-12-31), C 2009-12-31 (15 on
@@ -42,8 +43,18 @@ def rows(county, personas):
     mar.marriage_register(by=admin, husband=man["L"], wife=woman["K"], married_on=date(2024, 12, 31), unit=v)
     m = mar.marriage_register(by=admin, husband=man["M"], wife=woman["N"], married_on=date(2000, 1, 1), unit=v)
     mar.marriage_end(by=admin, marriage=m, ended_on=date(2024, 12, 31))
-    return selectors.values(["POP_START", "POP_END", "POP_END_AGE5", "WOMEN_15_49_END", "WOMEN_MEAN_AGE1",
-                             "MWOMEN_15_49_END", "DEATHS", "MOVES_IN"], [LH1], PERIODS)
+    covered = []
+
+    def cover(snapshots, dates):
+        covered.append(request.param == "stored" and real_cover(snapshots, dates))
+        return covered[-1]
+
+    real_cover = engine.stocks_cover
+    monkeypatch.setattr(engine, "stocks_cover", cover)
+    out = selectors.values(["POP_START", "POP_END", "POP_END_AGE5", "WOMEN_15_49_END", "WOMEN_MEAN_AGE1",
+                            "MWOMEN_15_49_END", "DEATHS", "MOVES_IN"], [LH1], PERIODS)
+    assert covered == [request.param == "stored"]  # the way asked was the way taken
+    return out
 
 
 def _v(rows, element, coc, period):
