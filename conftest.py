@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from renkou import testing
+
+# Property tests and schemathesis draw random inputs; under CI=true they draw the same ones on every run (a seed
+# derived from each test), so that a submission's result does not depend on luck. Locally they stay random, which
+# is where new counter-examples are found (hypothesis prints the one to reproduce).
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") == "true":
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture
