@@ -61,6 +61,9 @@ def run(argv: list[str], out: Any) -> None:
     parser.add_argument("--distinct", type=int, default=0, metavar="PERSONS",
                         help="with --province N: N distinct counties of about PERSONS residents each (renkou demo "
                              "with seeds 1…N, each snapshot recoded to its own county code) instead of N copies")
+    parser.add_argument("--count-stocks", action="store_true",
+                        help="with --province: both engines count the stocks from the spells instead of reading the "
+                             "month-end stocks the snapshots keep")
     parser.add_argument("--province-dirs", nargs="*", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", default=None,
                         help="reuse (or create) the county in this folder instead of a temporary one")
@@ -96,6 +99,7 @@ def run(argv: list[str], out: Any) -> None:
                 province_dirs.append(str(dk / "stats" / "snapshot"))
         out.flush()
         inner = ["bench", "stats", "--inner", "--province", str(args.province), "--orm", args.orm,
+                 *(["--count-stocks"] if args.count_stocks else []),
                  *(["--no-spark"] if args.no_spark else []), *(["--province-only"] if args.province_only else []),
                  *(["--province-dirs", *province_dirs] if province_dirs else [])]
         subprocess.run([sys.executable, "-m", "renkou.cli", *inner], env=_env(data_dir), check=True)  # noqa: S603
@@ -236,7 +240,7 @@ def _inner(args, out) -> None:  # noqa: C901 - a script: measure, compare, print
 
     if args.province:
         _province(args.province, snap_dir, y, w, spark=not args.no_spark,
-                  sources=[Path(d) for d in args.province_dirs or []])
+                  sources=[Path(d) for d in args.province_dirs or []], count=args.count_stocks)
 
 
 def _province_only(args, out) -> None:
@@ -255,10 +259,11 @@ def _province_only(args, out) -> None:
         snapshot_build(snap_dir)
     out.write(f"  persons on the register: {truth['register']['persons']:,}; year {year}; snapshot {snap_dir}\n")
     _province(args.province, snap_dir, Period.parse(str(year)), out.write, spark=not args.no_spark,
-              sources=[Path(d) for d in args.province_dirs or []])
+              sources=[Path(d) for d in args.province_dirs or []], count=args.count_stocks)
 
 
-def _province(n: int, snap_dir: Path, period, w, *, spark: bool = True, sources: list[Path] | None = None) -> None:
+def _province(n: int, snap_dir: Path, period, w, *, spark: bool = True, sources: list[Path] | None = None,
+              count: bool = False) -> None:
     import shutil
 
     import pyarrow.parquet as pq
@@ -279,8 +284,11 @@ def _province(n: int, snap_dir: Path, period, w, *, spark: bool = True, sources:
     what = (f"{n} distinct demo counties (seeds 1…{n})" if sources else f"{n} copies of this county")
     w(f"province: {what}, recoded {dirs[0].name}…{dirs[-1].name}, {rows['persons']:,} person records "
       f"({', '.join(f'{t} {v:,}' for t, v in rows.items())}), written in {time.perf_counter() - t0:.1f} s\n")
+    stored = False if count else None
+    dates = engine.period_tables([period])["dates"]["d"].to_pylist()
+    w(f"  stocks: {'read from the snapshots (kept at month ends)' if stored is None and engine.stocks_cover(dirs, dates) else 'counted from the spells'}\n")
     c0 = time.process_time()
-    duck = engine.run_duckdb(dirs, [period])
+    duck = engine.run_duckdb(dirs, [period], stored_stocks=stored)
     w(f"  duckdb: {duck.seconds:.2f} s (CPU {time.process_time() - c0:.2f} s), {duck.table.num_rows:,} values "
       f"[load {_load()}]\n")
     if not spark:
@@ -292,7 +300,7 @@ def _province(n: int, snap_dir: Path, period, w, *, spark: bool = True, sources:
     w(f"  spark session ({SPARK_CONF['spark.master']}, driver memory {SPARK_CONF['spark.driver.memory']}) started in "
       f"{time.perf_counter() - t0:.1f} s (JVM CPU {_jvm_cpu():.1f} s)\n")
     c0, j0 = time.process_time(), _jvm_cpu()
-    res = run_spark(dirs, [period])
+    res = run_spark(dirs, [period], stored_stocks=stored)
     w(f"  spark: {res.seconds:.2f} s (CPU: JVM {_jvm_cpu() - j0:.1f} s, Python {time.process_time() - c0:.2f} s), "
       f"{res.table.num_rows:,} values [load {_load()}]\n")
     same = duck.as_dict() == res.as_dict()
