@@ -14,11 +14,10 @@ import logging
 import threading
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
-from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from renkou.accounts.models import User
+from renkou.core.jobs import run_in_background
 from renkou.intake.models import ImportRun, ImportStatus
 from renkou.intake.services import import_run_execute, progress_path
 
@@ -55,11 +54,9 @@ def imports_mark_interrupted(*, stale_after: timedelta = STALE_AFTER) -> int:
 
 
 def import_start(*, run: ImportRun, by: User, confirm_all: bool = False) -> None:
-    if connection.in_atomic_block or getattr(settings, "RENKOU_IMPORT_INLINE", False):
-        _execute(run.pk, by.pk, confirm_all)
-        return
-    thread = threading.Thread(target=_work, args=(run.pk, by.pk, confirm_all), name=_thread_name(run.pk), daemon=True)
-    thread.start()
+    """Run the import in a thread of this process (core.jobs), named after the run so that
+    ``imports_mark_interrupted`` knows it is alive; in place inside a transaction."""
+    run_in_background(_execute, run.pk, by.pk, confirm_all, name=_thread_name(run.pk))
 
 
 def _execute(run_id: int, user_id: int, confirm_all: bool) -> None:
@@ -71,11 +68,3 @@ def _execute(run_id: int, user_id: int, confirm_all: bool) -> None:
         log.exception("import %s failed", run_id)
         ImportRun.objects.filter(pk=run_id).update(status=ImportStatus.FAILED, finished_at=timezone.now(),
                                                    message="导入时发生内部错误，登记库未作任何修改。")
-
-
-def _work(run_id: int, user_id: int, confirm_all: bool) -> None:
-    close_old_connections()
-    try:
-        _execute(run_id, user_id, confirm_all)
-    finally:
-        connection.close()
