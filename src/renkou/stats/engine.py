@@ -12,6 +12,10 @@ and given unchanged to both engines. Output: one row per (data_element, coc, org
 for every unit of the snapshots (villages summed into townships and the county through ``ancestors``: the stock
 sources right after their per-village counts, each flow element after its per-village count; each element's
 total by a grouping set), only where something is counted.
+
+The stocks at month ends are also kept with the snapshot (``stock_<source>.parquet``, written by snapshot.py from
+``stock_delta_sql``/``stock_store_sql``, the same intervals and pieces): a run whose stock dates are all month ends
+within every snapshot's range reads them (``stored_stock_steps``) instead of counting them (``stock_steps``).
 """
 
 from __future__ import annotations
