@@ -309,15 +309,15 @@ def stocks_cover(snapshots: Sequence[Path], dates: Sequence[date]) -> bool:
 
 
 def plan_steps(dates: Sequence[date], span: tuple[date, date] | None = None, *,
-               spells: bool = True, stored_stocks: bool = False) -> list[tuple[str, str]]:
+               spells: bool = True, stored_stocks: bool = False, stocks: bool = True) -> list[tuple[str, str]]:
     """Every named step of the plan, in order, for stocks read at these dates and flows within ``span`` (the first
     day and the last day of the periods). ``spells=False`` when the snapshots hold the spells already (written
     with the snapshot by the same ``MOVE_STEPS``, see snapshot.py); ``stored_stocks`` when they hold the stocks
-    at those dates (``stocks_cover``)."""
+    at those dates (``stocks_cover``); ``stocks=False`` when no element asked is a stock (no stock step)."""
     lo, hi = span or (date(1, 1, 1), date(9999, 12, 31))
     bounds = f"DATE '{lo.isoformat()}' AND DATE '{hi.isoformat()}'"
-    stocks = stored_stock_steps(dates) if stored_stocks else stock_steps(dates)
-    return [*(MOVE_STEPS if spells and not stored_stocks else ()), *stocks,
+    stock = (stored_stock_steps(dates) if stored_stocks else stock_steps(dates)) if stocks else []
+    return [*(MOVE_STEPS if spells and stocks and not stored_stocks else ()), *stock,
             *((n, sql.replace("{SPAN}", bounds)) for n, sql in DERIVED_STEPS)]
 
 
@@ -326,22 +326,25 @@ def spells_in(snapshots: Sequence[Path]) -> bool:
     return all((Path(s) / "spells.parquet").exists() for s in snapshots)
 
 
-def snapshot_inputs(snapshots: Sequence[Path], dates: Sequence[date],
-                    stored_stocks: bool | None = None) -> tuple[list[str], bool, bool]:
+def snapshot_inputs(snapshots: Sequence[Path], dates: Sequence[date], stored_stocks: bool | None = None,
+                    elements: Sequence[DataElement] = ELEMENTS) -> tuple[list[str], bool, bool]:
     """The snapshot tables a run reads (as views of the same names), whether the plan computes the spells, and
     whether it reads the stored stocks: by default when they cover the dates; ``stored_stocks=False`` counts them
-    (the tests compare both ways)."""
+    (the tests compare both ways). A run of flow elements alone reads no stock."""
     stored = spells_in(snapshots)
+    if not any(e.stock for e in elements):
+        stored_stocks = False
     stocks = stocks_cover(snapshots, dates) if stored_stocks is None else stored_stocks
     tables = [*INPUT_TABLES, *(("spells",) if stored else ()), *(f"stock_{n}" for n in STOCK_SOURCES if stocks)]
     return tables, not stored, stocks
 
 
-def _plan_for(tables: dict[str, pa.Table], *, spells: bool = True,
-              stored_stocks: bool = False) -> list[tuple[str, str]]:
+def _plan_for(tables: dict[str, pa.Table], *, spells: bool = True, stored_stocks: bool = False,
+              elements: Sequence[DataElement] = ELEMENTS) -> list[tuple[str, str]]:
     periods = tables["periods"]
     span = (min(periods["start_date"].to_pylist()), max(periods["end_date"].to_pylist())) if periods.num_rows else None
-    return plan_steps(tables["dates"]["d"].to_pylist(), span, spells=spells, stored_stocks=stored_stocks)
+    return plan_steps(tables["dates"]["d"].to_pylist(), span, spells=spells, stored_stocks=stored_stocks,
+                      stocks=any(e.stock for e in elements))
 
 
 def element_sql(el: DataElement) -> str:
@@ -444,7 +447,8 @@ def run_duckdb(snapshots: Sequence[Path], periods: Iterable[Period],
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         tables = period_tables(periods)
-        inputs, spells, stocks = snapshot_inputs(snapshots, tables["dates"]["d"].to_pylist(), stored_stocks)
+        inputs, spells, stocks = snapshot_inputs(snapshots, tables["dates"]["d"].to_pylist(), stored_stocks,
+                                                 elements)
         for t in inputs:
             files = ", ".join(f"'{f}'" for f in _parquet_files(snapshots, t))
             con.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet([{files}])")
@@ -452,7 +456,7 @@ def run_duckdb(snapshots: Sequence[Path], periods: Iterable[Period],
             con.register(f"{name}_arrow", table)
             con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
         clock.lap("setup")
-        for name, sql in _plan_for(tables, spells=spells, stored_stocks=stocks):
+        for name, sql in _plan_for(tables, spells=spells, stored_stocks=stocks, elements=elements):
             con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
             clock.lap(name)
         table = con.sql(final_sql(elements)).to_arrow_table()

@@ -18,7 +18,7 @@ from renkou.orgunits.models import OrgUnit
 from renkou.orgunits.periods import Period
 from renkou.stats import contributed, engine
 from renkou.stats.cube import Cube
-from renkou.stats.elements import element_get
+from renkou.stats.elements import ELEMENTS, element_get
 from renkou.stats.indicators import Computed, Definition, compute
 from renkou.stats.models import FrozenValue, Indicator, PublishedPeriod
 from renkou.stats.snapshot import snapshot_ensure, snapshot_meta
@@ -37,19 +37,22 @@ def _period(p: Period | str) -> Period:
     return p if isinstance(p, Period) else Period.parse(str(p))
 
 
-def computed_cube(periods: Iterable[Period | str]) -> Cube:
-    """Every element for every unit of the county in these periods, computed from the snapshot (cached)."""
+def computed_cube(periods: Iterable[Period | str], elements: Sequence[str] | None = None) -> Cube:
+    """Every element (or the ``elements`` named) for every unit of the county in these periods, computed from the
+    snapshot (cached)."""
     plist = sorted({_period(p) for p in periods}, key=lambda p: (p.start, p.end, p.code))
     if not plist:
         return Cube.empty()
+    chosen = ELEMENTS if elements is None else tuple(e for e in ELEMENTS if e.code in set(elements))
     info = snapshot_ensure()
     meta = snapshot_meta(info.path) or {}
-    key = (str(info.path), meta.get("build_id"), tuple(p.code for p in plist))
+    key = (str(info.path), meta.get("build_id"), tuple(p.code for p in plist),
+           None if elements is None else tuple(e.code for e in chosen))
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    cube = Cube.from_arrow(engine.run_duckdb([info.path], plist).table)
+    cube = Cube.from_arrow(engine.run_duckdb([info.path], plist, chosen).table)
     with _lock:
         _cache[key] = cube
         while len(_cache) > _CACHE_SIZE:
@@ -74,12 +77,14 @@ def frozen_cube(published: Sequence[PublishedPeriod], units: Sequence[str] | Non
 
 
 def cube_for(periods: Iterable[Period | str], units: Sequence[str] | None = None, *,
-             use_frozen: bool = True) -> Cube:
-    """Values of these periods (frozen ones for published periods), for ``units`` (default all)."""
+             use_frozen: bool = True, elements: Sequence[str] | None = None) -> Cube:
+    """Values of these periods (frozen ones for published periods), for ``units`` (default all); the register's
+    elements computed are all of them or the ``elements`` named (a page that shows a few: flows alone need no
+    stock)."""
     plist = [_period(p) for p in periods]
     codes = [p.code for p in plist]
     published = published_periods(codes) if use_frozen else {}
-    live = computed_cube([c for c in codes if c not in published])
+    live = computed_cube([c for c in codes if c not in published], elements)
     if units is not None:
         live = live.select(units=units)
     live = contributed.merge(live, contributed.cube([p for p in plist if p.code not in published], units))

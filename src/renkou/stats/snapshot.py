@@ -38,6 +38,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -97,11 +98,17 @@ class SnapshotInfo:
 
 
 def register_fingerprint() -> dict:
-    """A cheap summary of the register that changes whenever a figure could change (four aggregate queries)."""
-    p = Person.objects.aggregate(n=Count("id"), last=Max("updated_at"), top=Max("id"))
-    e = Event.objects.aggregate(n=Count("id"), top=Max("id"), rec=Max("recorded_at"), last=Max("updated_at"))
-    m = Marriage.objects.aggregate(n=Count("id"), top=Max("id"), ended=Count("id", filter=Q(ended_on__isnull=False)),
-                                   last=Max("updated_at"))
+    """A cheap summary of the register that changes whenever a figure could change: row counts, last ids and
+    last changes. One aggregate a query: a lone MAX of an indexed column is read off the index, and a lone COUNT
+    scans the smallest index, where one query computing both would read every row (0.6 s at 1M persons on SQLite
+    against about 0.2 s)."""
+    def one(qs, **aggregate) -> dict:
+        return {name: qs.aggregate(**{name: agg})[name] for name, agg in aggregate.items()}
+
+    p = one(Person.objects, n=Count("id"), last=Max("updated_at"), top=Max("id"))
+    e = one(Event.objects, n=Count("id"), top=Max("id"), rec=Max("recorded_at"), last=Max("updated_at"))
+    m = one(Marriage.objects, n=Count("id"), top=Max("id"), ended=Count("id", filter=Q(ended_on__isnull=False)),
+            last=Max("updated_at"))
     u = OrgUnit.objects.aggregate(n=Count("id"), top=Max("id"), closed=Count("id", filter=Q(closed_on__isnull=False)))
     return json.loads(json.dumps({"persons": p, "events": e, "marriages": m, "units": u}, default=str))
 
@@ -674,10 +681,35 @@ def snapshot_meta(path: Path | None = None) -> dict | None:
     return json.loads(meta.read_text()) if meta.exists() else None
 
 
+_pinned: ContextVar[dict | None] = ContextVar("snapshot_pinned", default=None)
+
+
+@contextlib.contextmanager
+def snapshot_pinned() -> Iterator[None]:
+    """Within the block, ``snapshot_ensure`` checks the register once per snapshot folder and then answers the same
+    version: a page that reads several sets of figures (forms, trends, charts) reads them from one snapshot, and
+    pays the fingerprint's queries once."""
+    token = _pinned.set({})
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+
+
 def snapshot_ensure(target: Path | None = None) -> SnapshotInfo:
     """The current snapshot, refreshed first if the register changed since it was written. ``path`` is the
-    version's own folder, which stays as it is while the caller reads it."""
+    version's own folder, which stays as it is while the caller reads it. Inside ``snapshot_pinned`` the first
+    answer for a folder is kept for the rest of the block."""
     target = target or snapshot_dir()
+    pinned = _pinned.get()
+    if pinned is not None:
+        if target not in pinned:
+            pinned[target] = _ensure(target)
+        return pinned[target]
+    return _ensure(target)
+
+
+def _ensure(target: Path) -> SnapshotInfo:
     with _builder_lock(target):
         meta = snapshot_meta(target)
         if meta is not None and meta.get("fingerprint") == register_fingerprint() and all(

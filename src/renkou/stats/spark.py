@@ -97,13 +97,13 @@ def run_spark(snapshots: Sequence[Path], periods: Iterable[Period],
     spark = spark_session()
     t0 = time.perf_counter()
     tables = period_tables(periods)
-    inputs, spells, stocks = snapshot_inputs(snapshots, tables["dates"]["d"].to_pylist(), stored_stocks)
+    inputs, spells, stocks = snapshot_inputs(snapshots, tables["dates"]["d"].to_pylist(), stored_stocks, elements)
     for t in inputs:
         spark.read.parquet(*_parquet_files(snapshots, t)).createOrReplaceTempView(t)
     for name, table in tables.items():
         spark.createDataFrame(table).createOrReplaceTempView(name)
     kept = []
-    for name, sql in _plan_for(tables, spells=spells, stored_stocks=stocks):
+    for name, sql in _plan_for(tables, spells=spells, stored_stocks=stocks, elements=elements):
         df = spark.sql(to_spark_sql(sql))
         if name != "mv":  # read once, by ``spells``; the others feed later steps and elements, most several
             df = _frozen(df)

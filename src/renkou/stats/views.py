@@ -20,8 +20,10 @@ from renkou.stats.elements import AGE5
 from renkou.stats.forms import IndicatorForm, PublishForm
 from renkou.stats.reports import FORMS, report_build, to_csv, to_xlsx
 from renkou.stats.services import FIELDS
+from renkou.stats.snapshot import snapshot_pinned
 
 TREND_YEARS = 10
+TREND_ELEMENTS = ("LIVE_BIRTHS", "DEATHS", "MOVES_IN", "MOVES_OUT")
 
 
 def _unit(request) -> OrgUnit:
@@ -46,7 +48,7 @@ def _period(request) -> Period:
 def _charts(unit: OrgUnit, period: Period, children: list[OrgUnit]) -> dict:
     """Data of the dashboard's charts, from the same cube as the forms."""
     years = [Period.parse(str(period.end.year - k)) for k in range(TREND_YEARS - 1, -1, -1)]
-    trend_cube = selectors.cube_for(years, [unit.code])
+    trend_cube = selectors.cube_for(years, [unit.code], elements=TREND_ELEMENTS)
     trend = {
         "labels": [p.code for p in years],
         "series": [
@@ -83,6 +85,7 @@ def _unit_choices(request) -> list[OrgUnit]:
 
 
 @page
+@snapshot_pinned()
 def dashboard(request):
     unit = _unit(request)
     period = _period(request)
@@ -100,6 +103,7 @@ def dashboard(request):
 
 
 @page
+@snapshot_pinned()
 def report_download(request, form: str, fmt: str):
     if form not in FORMS or fmt not in {"xlsx", "csv"}:
         raise Http404

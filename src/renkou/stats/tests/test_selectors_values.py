@@ -112,3 +112,43 @@ def test_values_follow_register_changes(small_register, county, personas):
     assert selectors.values(["DEATHS"], [C], ["2024"])[0]["value"] == 1
     ev.death_register(by=personas.admin, person=small_register.m1, died_on=date(2024, 10, 1))
     assert selectors.values(["DEATHS"], [C], ["2024"])[0]["value"] == 2
+
+
+def test_a_few_flow_elements_are_computed_without_the_stocks(small_register, monkeypatch):
+    """A page showing flows alone (the dashboard's trend) computes those elements only, with no stock step: the
+    same values as in the run of every element, over years the kept stocks do not cover."""
+    from renkou.stats import engine
+
+    steps = []
+    real = engine.plan_steps
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        steps.append([name for name, _sql in out])
+        return out
+
+    monkeypatch.setattr(engine, "plan_steps", spy)
+    years = [str(y) for y in range(2004, 2025)]
+    flows = ["LIVE_BIRTHS", "DEATHS", "MOVES_IN", "MOVES_OUT"]
+    few = selectors.cube_for(years, [C, DC], elements=flows)
+    assert not any(n.startswith(("cnt_", "src_pop", "src_mw", "spells", "mv")) for n in steps[-1]), steps[-1]
+    every = selectors.cube_for(years, [C, DC])
+    assert any(n.startswith("cnt_") for n in steps[-1])  # 2004 lies before the kept stocks: counted
+    mine = {k for k in few.keys if k[0] in flows}
+    assert mine == {k for k in every.keys if k[0] in flows} and ("LIVE_BIRTHS", "MALE") in mine
+    assert not any(k[0].startswith(("POP_", "WOMEN_", "MWOMEN_")) for k in few.keys)
+    for key in mine:
+        assert few.aligned(every.rows).get(key).tolist() == every.get(key).tolist(), key
+    assert few.value(("LIVE_BIRTHS", ""), C, "2024") == 2
+
+
+def test_a_pinned_block_checks_the_register_once(small_register, django_assert_num_queries):
+    from renkou.stats.snapshot import snapshot_ensure, snapshot_pinned
+
+    with snapshot_pinned():
+        first = snapshot_ensure()
+        with django_assert_num_queries(0):
+            again = snapshot_ensure()
+    assert again is first
+    with django_assert_num_queries(12):  # outside the block: the fingerprint's queries again
+        snapshot_ensure()
