@@ -91,13 +91,15 @@ class Person(models.Model):
         verbose_name=_("household"),
     )
     relation_to_head = models.CharField(_("relation to head"), max_length=2, blank=True)
+    # No index of their own: person_registration_name and person_residence_name (unit, name) lead with them and
+    # serve every lookup by unit (one index fewer to write per person; a bulk import writes hundreds of thousands)
     registration_unit = models.ForeignKey(
         "orgunits.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        verbose_name=_("unit of registration"),
+        verbose_name=_("unit of registration"), db_index=False,
     )
     residence_unit = models.ForeignKey(
         "orgunits.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        verbose_name=_("unit of residence"),
+        verbose_name=_("unit of residence"), db_index=False,
     )
     residence_status = models.CharField(
         _("residence status"), max_length=8, choices=ResidenceStatus.choices, default=ResidenceStatus.RESIDENT
@@ -245,7 +247,8 @@ class Event(models.Model):
 class PersonHistory(models.Model):
     """Every change to a person: who, when, what before and after."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="history")
+    # no index of its own: history_person_at (person, -at) leads with it
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="history", db_index=False)
     at = models.DateTimeField()
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     username = models.CharField(max_length=150)
