@@ -23,7 +23,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from operator import mul
 from typing import Any
 
 import numpy as np
@@ -252,7 +251,9 @@ def check_char(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character of the first 17 digits (a remainder of 10 is written X)."""
     if len(first17) != 17 or not (first17.isascii() and first17.isdigit()):
         raise ValueError(f"check_char needs exactly 17 digits, got {first17!r}")
-    return _CHECK_CHARS[sum(map(mul, map(int, first17), _WEIGHTS)) % 11]
+    # The weighted sum is Σ d·2^(17-i) mod 11; since 13 ≡ 2 (mod 11) it equals 2·int(first17, 13) mod 11, which
+    # the interpreter computes in C (a bulk import checks hundreds of thousands of numbers)
+    return _CHECK_CHARS[2 * int(first17, 13) % 11]
 
 
 def _birth_date_of(number18: str) -> date | None:

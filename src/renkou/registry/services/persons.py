@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from renkou.accounts.models import AuditAction, User
-from renkou.accounts.services import audit_record_many
+from renkou.accounts.services import audit_record_many, audit_record_rows
 from renkou.core.bulk import JSONText, build_unsaved, insert_many, insert_tuples, json_string
 from renkou.core.errors import Problems, RuleViolation
 from renkou.orgunits.models import OrgUnit
@@ -302,29 +302,33 @@ def persons_write_many(
             person.version += 1
             person.updated_at = now
         Person.objects.bulk_update([p for p, _ in updated], fields, batch_size=batch_size)
-    # the same rows as history_row(...) with the same entries as history_record(changes=_created_changes(p)),
-    # their JSON written from a template (core.bulk.JSONText) and the user's columns read once
+    # the same rows as history_row(...) with the same entries as history_record(changes=_created_changes(p)) and
+    # as audit_write(...), built in one pass: the user's columns read once, the JSON written from a template
+    # (core.bulk.JSONText), each person's values read from its __dict__ (its foreign keys' descriptors are a Python
+    # call per read)
     js = json_string
-    history = [(p.pk, now, user_id, username, history_action, JSONText(
-        f'{{"name": [null, {js(p.name)}], "sex": [null, {js(p.sex)}], '
-        f'"birth_date": [null, "{p.birth_date.isoformat()}"], '
-        f'"id_number": [null, {js(mask(p.id_number)) if p.id_number else _null_or_empty(p.id_number)}], '
-        f'"residence_unit": [null, {_json_int(p.residence_unit_id)}], '
-        f'"registration_unit": [null, {_json_int(p.registration_unit_id)}]}}'))
-        for p in created]
+    history = []
+    audit = []
+    create = AuditAction.CREATE.value
+    for p in created:
+        a = p.__dict__
+        pk, number = a["id"], a["id_number"]
+        residence, registration = a["residence_unit_id"], a["registration_unit_id"]
+        history.append((pk, now, user_id, username, history_action, JSONText(
+            f'{{"name": [null, {js(a["name"])}], "sex": [null, {js(a["sex"])}], '
+            f'"birth_date": [null, "{a["birth_date"].isoformat()}"], '
+            f'"id_number": [null, {js(mask(number)) if number else _null_or_empty(number)}], '
+            f'"residence_unit": [null, {_json_int(residence)}], '
+            f'"registration_unit": [null, {_json_int(registration)}]}}')))
+        audit.append((create, "person", str(pk), residence or registration,
+                      JSONText(f'{{"what": "create", "person": {int(pk)}}}')))
     for p, diff in updated:
         row = history_row(person_id=p.pk, by=by, action="update", changes=diff, at=now)
         history.append(tuple(row[c] for c in _HISTORY_COLUMNS))
+        audit.append((AuditAction.UPDATE.value, "person", str(p.pk), p.residence_unit_id or p.registration_unit_id,
+                      {"what": "update", "person": p.pk}))
     insert_tuples(PersonHistory, _HISTORY_COLUMNS, history)
-    audit_record_many(user_id=user_id, username=username, channel=channel, at=now, entries=[
-        *({"action": AuditAction.CREATE, "object_type": "person", "object_id": str(p.pk),
-           "unit_id": p.residence_unit_id or p.registration_unit_id,
-           "detail": JSONText(f'{{"what": "create", "person": {int(p.pk)}}}')}
-          for p in created),
-        *({"action": AuditAction.UPDATE, "object_type": "person", "object_id": str(p.pk),
-           "unit_id": p.residence_unit_id or p.registration_unit_id, "detail": {"what": "update", "person": p.pk}}
-          for p, _ in updated),
-    ])
+    audit_record_rows(user_id=user_id, username=username, channel=channel, at=now, rows=audit)
 
 
 _HISTORY_COLUMNS = ("person_id", "at", "user_id", "username", "action", "changes")
