@@ -74,6 +74,11 @@ def _build_plan(model: type[models.Model]) -> tuple[dict[str, Any], tuple[tuple[
     return fixed, called, known, refs
 
 
+@functools.cache
+def _null_refs(model: type[models.Model]) -> tuple[tuple[str, str], ...]:
+    return tuple((f.name, f.attname) for f in model._meta.concrete_fields if f.many_to_one)
+
+
 def build_unsaved(model: type[models.Model], values: dict[str, Any],
                   refs: dict[str, models.Model] | None = None) -> models.Model:
     """An unsaved instance of ``model``, as ``model(**values, **refs)`` would make it, without ``Model.__init__``
@@ -103,6 +108,11 @@ def build_unsaved(model: type[models.Model], values: dict[str, Any],
                 raise TypeError(f"{model.__name__}.{name} is not a foreign key") from None
             attrs[attname] = None if target is None else getattr(target, target_attname)
             cache[name] = target
+    # a foreign key left empty is cached as None, as reading it would cache it: the first read of an empty
+    # foreign key otherwise takes the descriptor's slow path (a cache miss, then a look at the id)
+    for name, attname in _null_refs(model):
+        if attrs[attname] is None and name not in cache:
+            cache[name] = None
     return obj
 
 

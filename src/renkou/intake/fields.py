@@ -35,6 +35,8 @@ def is_blank(raw: Any) -> bool:
 
 def text(raw: Any) -> str:
     """A cell as text: full-width letters and digits made ASCII, outer spaces removed, 12.0 → "12"."""
+    if raw.__class__ is str:  # the usual cell, first
+        return raw.translate(_FULLWIDTH).strip()
     if raw is None:
         return ""
     if isinstance(raw, bool):
