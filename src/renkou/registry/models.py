@@ -106,18 +106,24 @@ class Person(models.Model):
     )
     # GB/T 2260 code of the other county: where an out-migrant lives, or where an in-migrant is registered.
     other_county_code = models.CharField(_("other county"), max_length=6, blank=True)
+    # mother, father and merged_into are indexed only where set (person_mother, person_father, person_merged_into):
+    # most persons have none, and a lookup by one of them (a mother's children, the records merged into one)
+    # never asks for the empty ones
     mother = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("mother")
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("mother"),
+        db_index=False,
     )
     father = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("father")
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("father"),
+        db_index=False,
     )
     death_date = models.DateField(_("date of death"), null=True, blank=True)
     # Set when this record was found to be a second registration of another person and merged into it
     # (registry/services/merge.py). The row is kept, without events or links, so that the merge can be traced;
     # lists and counts of the register leave it out.
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("merged into")
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("merged into"),
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -131,6 +137,10 @@ class Person(models.Model):
             models.Index(fields=["registration_unit", "name"], name="person_registration_name"),
             # the statistics snapshot fetches the persons changed since it was written
             models.Index(fields=["updated_at"], name="person_updated_at"),
+            models.Index(fields=["mother"], condition=models.Q(mother__isnull=False), name="person_mother"),
+            models.Index(fields=["father"], condition=models.Q(father__isnull=False), name="person_father"),
+            models.Index(fields=["merged_into"], condition=models.Q(merged_into__isnull=False),
+                         name="person_merged_into"),
         ]
 
     def __str__(self) -> str:
