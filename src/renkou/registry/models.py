@@ -265,11 +265,16 @@ class PersonHistory(models.Model):
     action = models.CharField(max_length=32)
     # {"field": [before, after], ...} as JSON-safe strings
     changes = models.JSONField(default=dict)
-    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # indexed only where set (history_event): most history rows (an import's, a correction's) belong to no event
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                              db_index=False)
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["person", "-at"], name="history_person_at")]
+        indexes = [
+            models.Index(fields=["person", "-at"], name="history_person_at"),
+            models.Index(fields=["event"], condition=models.Q(event__isnull=False), name="history_event"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.action} {self.at:%Y-%m-%d}"
