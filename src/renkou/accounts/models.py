@@ -81,7 +81,9 @@ class AuditEntry(models.Model):
     """One access to personal data (or a security event). Written in the same transaction as the act."""
 
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
-    user = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("user"))
+    # no index of its own: audit_user_at (user, -at) leads with it
+    user = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("user"),
+                             db_index=False)
     username = models.CharField(_("username"), max_length=150)
     action = models.CharField(_("action"), max_length=32, choices=AuditAction.choices, db_index=True)
     object_type = models.CharField(_("object type"), max_length=32, blank=True)

@@ -108,11 +108,20 @@ def audit_record_many(
     """Many audit entries of one user in one statement per batch, inside the caller's transaction (a bulk import
     writes one per person, as the single-row services do). Each entry gives action, object_type, object_id,
     unit_id and detail."""
+    audit_record_rows(user_id=user_id, username=username, channel=channel, at=at, rows=[
+        (e["action"], e["object_type"], e["object_id"], e["unit_id"], e["detail"]) for e in entries])
+
+
+def audit_record_rows(
+    *, user_id: int | None, username: str, channel: str, rows: list[tuple[str, str, str, int | None, Any]],
+    at: Any = None,
+) -> None:
+    """As ``audit_record_many``, each entry a tuple (action, object_type, object_id, unit_id, detail): the
+    cheapest form for a bulk import that builds hundreds of thousands of them."""
     from renkou.core.bulk import insert_tuples
 
     at = at or timezone.now()
     username = username if user_id else ""
     insert_tuples(AuditEntry, ("at", "user_id", "username", "channel", "purpose", "ip_address", "action",
                                "object_type", "object_id", "unit_id", "detail"),
-                  [(at, user_id, username, channel, "", None, e["action"], e["object_type"], e["object_id"],
-                    e["unit_id"], e["detail"]) for e in entries])
+                  [(at, user_id, username, channel, "", None, *row) for row in rows])

@@ -15,8 +15,9 @@ import functools
 import gc
 import json
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from operator import attrgetter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -74,6 +75,11 @@ def _build_plan(model: type[models.Model]) -> tuple[dict[str, Any], tuple[tuple[
     return fixed, called, known, refs
 
 
+@functools.cache
+def _null_refs(model: type[models.Model]) -> tuple[tuple[str, str], ...]:
+    return tuple((f.name, f.attname) for f in model._meta.concrete_fields if f.many_to_one)
+
+
 def build_unsaved(model: type[models.Model], values: dict[str, Any],
                   refs: dict[str, models.Model] | None = None) -> models.Model:
     """An unsaved instance of ``model``, as ``model(**values, **refs)`` would make it, without ``Model.__init__``
@@ -103,6 +109,11 @@ def build_unsaved(model: type[models.Model], values: dict[str, Any],
                 raise TypeError(f"{model.__name__}.{name} is not a foreign key") from None
             attrs[attname] = None if target is None else getattr(target, target_attname)
             cache[name] = target
+    # a foreign key left empty is cached as None, as reading it would cache it: the first read of an empty
+    # foreign key otherwise takes the descriptor's slow path (a cache miss, then a look at the id)
+    for name, attname in _null_refs(model):
+        if attrs[attname] is None and name not in cache:
+            cache[name] = None
     return obj
 
 
@@ -183,16 +194,34 @@ def insert_many(model: type[models.Model], rows: list[Any], *, batch_size: int =
     converters = [(i, c) for i, f in enumerate(fields) if (c := _converter(f)) is not _identity]
     auto_now = [i for i, f in enumerate(fields) if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
     defaults = {f.attname: f.get_default() for f in fields if f.has_default()}
+    # the rows are made batch by batch as the database takes them (a generator): each batch is written while it
+    # is still in the processor's cache, and the rows of a large file never all exist at once
+    _write(model, fields, _rows_out(rows, ids, pk_name, pk_index, attnames, converters, auto_now, defaults, now),
+           batch_size)
+    return ids
+
+
+def _rows_out(rows: list[Any], ids: list[int], pk_name: str, pk_index: int, attnames: list[str],
+              converters: list[tuple[int, Callable[[Any], Any]]], auto_now: list[int], defaults: dict[str, Any],
+              now: Any) -> Iterator[list[Any]]:
     get_attrs = attrgetter(*attnames)
-    values = []
+    # an instance's values straight from its __dict__ (C speed): reading them as attributes goes through the
+    # foreign keys' descriptors, a Python call per column (an instance with a deferred field falls back to that)
+    get_items = itemgetter(*attnames)
+    alias = connection.alias
     for row, pk in zip(rows, ids, strict=True):
         if isinstance(row, dict):
             out = [row.get(a, defaults.get(a)) for a in attnames]
         else:
             setattr(row, pk_name, pk)
-            row._state.adding = False
-            row._state.db = connection.alias
-            out = list(get_attrs(row))
+            attrs = row.__dict__
+            state = attrs["_state"]
+            state.adding = False
+            state.db = alias
+            try:
+                out = list(get_items(attrs))
+            except KeyError:
+                out = list(get_attrs(row))
             for i in auto_now:
                 if out[i] is None:
                     setattr(row, attnames[i], now)
@@ -202,12 +231,10 @@ def insert_many(model: type[models.Model], rows: list[Any], *, batch_size: int =
                 out[i] = now
         for i, convert in converters:
             out[i] = convert(out[i])
-        values.append(out)
-    _write(model, fields, values, batch_size)
-    return ids
+        yield out
 
 
-def _write(model: type[models.Model], fields: Sequence[models.Field], values: list[Sequence[Any]],
+def _write(model: type[models.Model], fields: Sequence[models.Field], values: Iterable[Sequence[Any]],
            batch_size: int) -> None:
     """The rows out: PostgreSQL ``COPY … FROM STDIN`` (one statement: the server parses and plans nothing per
     row, where an INSERT a row cost it more than the whole check of the row), elsewhere ``executemany`` of one
@@ -224,9 +251,10 @@ def _write(model: type[models.Model], fields: Sequence[models.Field], values: li
         return
     marks = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608
+    values = iter(values)
     with connection.cursor() as cursor:
-        for i in range(0, len(values), batch_size):
-            cursor.executemany(sql, values[i:i + batch_size])
+        while batch := list(islice(values, batch_size)):
+            cursor.executemany(sql, batch)
 
 
 def insert_tuples(model: type[models.Model], columns: Sequence[str], rows: list[Sequence[Any]], *,
@@ -261,17 +289,21 @@ def insert_tuples(model: type[models.Model], columns: Sequence[str], rows: list[
     converters = [(i + 1, c) for i, f in enumerate(given) if (c := _converter(f)) is not _identity]
     ids = reserve_ids(model, len(rows))
     if converters:
-        values = []
-        for row, pk_value in zip(rows, ids, strict=True):
-            out = [pk_value, *row]
-            for i, convert in converters:
-                out[i] = convert(out[i])
-            out += rest_values
-            values.append(out)
-    else:
-        values = [(pk_value, *row, *rest_values) for row, pk_value in zip(rows, ids, strict=True)]
+        values = _converted(rows, ids, converters, rest_values)
+    else:  # made batch by batch as the database takes them (see insert_many)
+        values = ((pk_value, *row, *rest_values) for row, pk_value in zip(rows, ids, strict=True))
     _write(model, [pk, *given, *(f for f, _v in rest)], values, batch_size)
     return ids
+
+
+def _converted(rows: list[Sequence[Any]], ids: list[int], converters: list[tuple[int, Callable[[Any], Any]]],
+               rest_values: tuple[Any, ...]) -> Iterator[list[Any]]:
+    for row, pk_value in zip(rows, ids, strict=True):
+        out = [pk_value, *row]
+        for i, convert in converters:
+            out[i] = convert(out[i])
+        out += rest_values
+        yield out
 
 
 def update_many(model: type[models.Model], rows: list[models.Model], fields: list[str], *,

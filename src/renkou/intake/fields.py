@@ -18,6 +18,7 @@ from renkou.registry import idnumbers
 
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _FULLWIDTH[0x3000] = 0x20  # ideographic space
+_FULLWIDTH_CHAR = re.compile("[\uff01-\uff5e\u3000]")
 
 # Excel's day 0 is 1899-12-30 once its 1900 leap-year bug is allowed for (serial 61 = 1900-03-01).
 EXCEL_EPOCH = date(1899, 12, 30)
@@ -35,6 +36,8 @@ def is_blank(raw: Any) -> bool:
 
 def text(raw: Any) -> str:
     """A cell as text: full-width letters and digits made ASCII, outer spaces removed, 12.0 → "12"."""
+    if raw.__class__ is str:  # the usual cell, first (and most have no full-width character: no translation)
+        return raw.strip() if _FULLWIDTH_CHAR.search(raw) is None else raw.translate(_FULLWIDTH).strip()
     if raw is None:
         return ""
     if isinstance(raw, bool):

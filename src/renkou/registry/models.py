@@ -91,31 +91,39 @@ class Person(models.Model):
         verbose_name=_("household"),
     )
     relation_to_head = models.CharField(_("relation to head"), max_length=2, blank=True)
+    # No index of their own: person_registration_name and person_residence_name (unit, name) lead with them and
+    # serve every lookup by unit (one index fewer to write per person; a bulk import writes hundreds of thousands)
     registration_unit = models.ForeignKey(
         "orgunits.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        verbose_name=_("unit of registration"),
+        verbose_name=_("unit of registration"), db_index=False,
     )
     residence_unit = models.ForeignKey(
         "orgunits.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        verbose_name=_("unit of residence"),
+        verbose_name=_("unit of residence"), db_index=False,
     )
     residence_status = models.CharField(
         _("residence status"), max_length=8, choices=ResidenceStatus.choices, default=ResidenceStatus.RESIDENT
     )
     # GB/T 2260 code of the other county: where an out-migrant lives, or where an in-migrant is registered.
     other_county_code = models.CharField(_("other county"), max_length=6, blank=True)
+    # mother, father and merged_into are indexed only where set (person_mother, person_father, person_merged_into):
+    # most persons have none, and a lookup by one of them (a mother's children, the records merged into one)
+    # never asks for the empty ones
     mother = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("mother")
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("mother"),
+        db_index=False,
     )
     father = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("father")
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("father"),
+        db_index=False,
     )
     death_date = models.DateField(_("date of death"), null=True, blank=True)
     # Set when this record was found to be a second registration of another person and merged into it
     # (registry/services/merge.py). The row is kept, without events or links, so that the merge can be traced;
     # lists and counts of the register leave it out.
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("merged into")
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("merged into"),
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -129,6 +137,10 @@ class Person(models.Model):
             models.Index(fields=["registration_unit", "name"], name="person_registration_name"),
             # the statistics snapshot fetches the persons changed since it was written
             models.Index(fields=["updated_at"], name="person_updated_at"),
+            models.Index(fields=["mother"], condition=models.Q(mother__isnull=False), name="person_mother"),
+            models.Index(fields=["father"], condition=models.Q(father__isnull=False), name="person_father"),
+            models.Index(fields=["merged_into"], condition=models.Q(merged_into__isnull=False),
+                         name="person_merged_into"),
         ]
 
     def __str__(self) -> str:
@@ -245,18 +257,24 @@ class Event(models.Model):
 class PersonHistory(models.Model):
     """Every change to a person: who, when, what before and after."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="history")
+    # no index of its own: history_person_at (person, -at) leads with it
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="history", db_index=False)
     at = models.DateTimeField()
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     username = models.CharField(max_length=150)
     action = models.CharField(max_length=32)
     # {"field": [before, after], ...} as JSON-safe strings
     changes = models.JSONField(default=dict)
-    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # indexed only where set (history_event): most history rows (an import's, a correction's) belong to no event
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                              db_index=False)
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["person", "-at"], name="history_person_at")]
+        indexes = [
+            models.Index(fields=["person", "-at"], name="history_person_at"),
+            models.Index(fields=["event"], condition=models.Q(event__isnull=False), name="history_event"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.action} {self.at:%Y-%m-%d}"

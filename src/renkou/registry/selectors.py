@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -358,11 +359,18 @@ _CHUNK = 2000
 
 
 def persons_by_id_numbers(numbers: list[str]) -> dict[str, Person]:
-    """Persons holding any of ``numbers`` (normalised 18-character forms), by number. Callers check scope."""
+    """Persons holding any of ``numbers`` (normalised 18-character forms), by number. Callers check scope.
+
+    A raw query (``Person.objects.raw``, the same instances): ``filter(id_number__in=…)`` prepares each of the
+    thousands of numbers through the field, which cost three times the query itself — 2 µs a row of an import."""
     out: dict[str, Person] = {}
-    unique = sorted(set(numbers))
+    unique = list(set(numbers))  # (in no order: the database sorts each chunk's numbers for its look-ups)
+    qn = connection.ops.quote_name
+    select = (f"SELECT * FROM {qn(Person._meta.db_table)} "  # noqa: S608 - names from the model, values bound
+              f"WHERE {qn(Person._meta.get_field('id_number').column)} IN ")
     for i in range(0, len(unique), _CHUNK):
-        for p in Person.objects.filter(id_number__in=unique[i:i + _CHUNK]):
+        chunk = unique[i:i + _CHUNK]
+        for p in Person.objects.raw(select + f"({', '.join(['%s'] * len(chunk))})", chunk):
             out[p.id_number] = p
     return out
 

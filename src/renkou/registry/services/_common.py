@@ -88,16 +88,20 @@ def clean_id_number(
     ``taken`` answers "is this number already registered (to another person)?" — a bulk import passes a lookup
     into numbers it fetched once per file instead of one query per row.
     """
-    if raw is None or str(raw).strip() == "":
+    if raw is None:
         return None, []
-    result = idnumbers.check(str(raw), sex=sex if sex in {"1", "2"} else None, birth_date=birth_date, today=today)
+    raw = str(raw)
+    if raw.strip() == "":
+        return None, []
+    result = idnumbers.check(raw, sex=sex if sex in {"1", "2"} else None, birth_date=birth_date, today=today)
     if result.errors:
         first = result.errors[0]
         raise RuleViolation("id_number", first.message, code=first.code)
-    confirmed = set(confirm)
-    for warning in result.warnings:
-        if warning.code not in confirmed:
-            raise NeedsConfirmation("id_number", warning.message, code=warning.code)
+    if result.warnings:
+        confirmed = set(confirm)
+        for warning in result.warnings:
+            if warning.code not in confirmed:
+                raise NeedsConfirmation("id_number", warning.message, code=warning.code)
     if taken is not None:
         is_taken = taken(result.number)
     else:

@@ -11,10 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from renkou.accounts.models import AuditAction, User
-from renkou.accounts.services import audit_record_many
+from renkou.accounts.services import audit_record_many, audit_record_rows
 from renkou.core.bulk import JSONText, build_unsaved, insert_many, insert_tuples, json_string
 from renkou.core.errors import Problems, RuleViolation
 from renkou.orgunits.models import OrgUnit
+from renkou.registry.codes import code_lists
 from renkou.registry.idnumbers import mask
 from renkou.registry.models import Household, Person, PersonHistory, RegistrationType, ResidenceStatus
 from renkou.registry.services._common import (
@@ -54,18 +55,31 @@ _REGISTRATION_TYPES = frozenset(RegistrationType.values)
 _RESIDENCE_STATUSES = frozenset(ResidenceStatus.values)
 
 
+_CODE_FIELDS = (  # (field, code list, blank allowed)
+    ("sex", "sex", False), ("ethnicity", "ethnicity", False), ("education", "education", True),
+    ("marital_status", "marital_status", False), ("relation_to_head", "relation", True),
+)
+# residence statuses: of a migrant (another county is given), of a person living here, registered here, living in
+# another county
+_NEEDS_COUNTY = frozenset({ResidenceStatus.OUT, ResidenceStatus.IN, ResidenceStatus.LEFT})
+_LIVES_HERE = frozenset({ResidenceStatus.RESIDENT, ResidenceStatus.IN})
+_REGISTERED_HERE = frozenset({ResidenceStatus.RESIDENT, ResidenceStatus.OUT, ResidenceStatus.LEFT})
+_LIVES_ELSEWHERE = frozenset({ResidenceStatus.OUT, ResidenceStatus.LEFT})
+
+
 def _check_person_fields(p: Person, problems: Problems, today: date | None = None) -> None:
     name = (p.name or "").strip()
     if not name:
         problems.add(RuleViolation("name", _("The name is required.")))
     elif len(name) > 50:
         problems.add(RuleViolation("name", _("The name is longer than 50 characters.")))
-    for field, list_name, blank in (
-        ("sex", "sex", False), ("ethnicity", "ethnicity", False), ("education", "education", True),
-        ("marital_status", "marital_status", False), ("relation_to_head", "relation", True),
-    ):
+    lists = code_lists()
+    for field, list_name, blank in _CODE_FIELDS:
+        code = getattr(p, field)
+        if (blank and not code) or code in lists.get(list_name, ()):
+            continue  # (the usual case, without a call; require_code gives the message otherwise)
         try:
-            require_code(list_name, getattr(p, field), field, blank=blank)
+            require_code(list_name, code, field, blank=blank)
         except RuleViolation as v:
             problems.add(v)
     if p.birth_date is None:
@@ -82,18 +96,19 @@ def _check_person_fields(p: Person, problems: Problems, today: date | None = Non
     # Where the person is registered and where they live must agree with the residence status.
     status = p.residence_status
     county = p.other_county_code
-    needs_county = status in {ResidenceStatus.OUT, ResidenceStatus.IN, ResidenceStatus.LEFT}
+    residence_id, registration_id = p.residence_unit_id, p.registration_unit_id
+    needs_county = status in _NEEDS_COUNTY
     if needs_county and not (len(county) == 6 and county.isdigit()):
         problems.add(RuleViolation("other_county_code", _("Give the six-digit code of the other county.")))
     if not needs_county and county:
         problems.add(RuleViolation("other_county_code", _("Only a migrant has another county.")))
-    if status in {ResidenceStatus.RESIDENT, ResidenceStatus.IN} and p.residence_unit_id is None:
+    if status in _LIVES_HERE and residence_id is None:
         problems.add(RuleViolation("residence_unit", _("A person living here needs a unit of residence.")))
-    if status in {ResidenceStatus.RESIDENT, ResidenceStatus.OUT, ResidenceStatus.LEFT} and p.registration_unit_id is None:
+    if status in _REGISTERED_HERE and registration_id is None:
         problems.add(RuleViolation("registration_unit", _("A person registered here needs a unit of registration.")))
-    if status == ResidenceStatus.IN and p.registration_unit_id is not None:
+    if status == ResidenceStatus.IN and registration_id is not None:
         problems.add(RuleViolation("registration_unit", _("A person registered in another county has no unit of registration here.")))
-    if status in {ResidenceStatus.OUT, ResidenceStatus.LEFT} and p.residence_unit_id is not None:
+    if status in _LIVES_ELSEWHERE and residence_id is not None:
         problems.add(RuleViolation("residence_unit", _("A person living in another county has no unit of residence here.")))
 
 
@@ -107,9 +122,10 @@ def person_check_new(
     call it, so the rules exist once. Queries nothing when ``id_number_taken`` is given and the units are loaded."""
     problems = Problems()
     _check_person_fields(person, problems, today)
-    for field in ("registration_unit", "residence_unit"):
+    registration_unit, residence_unit = person.registration_unit, person.residence_unit
+    for field, unit in (("registration_unit", registration_unit), ("residence_unit", residence_unit)):
         try:
-            require_village_or_below(getattr(person, field), field)
+            require_village_or_below(unit, field)
         except RuleViolation as v:
             problems.add(v)
     if person.birth_date is not None and person.sex:
@@ -119,16 +135,17 @@ def person_check_new(
                 today=today)
         except RuleViolation as v:
             problems.add(v)
-    if person.household is not None:
+    household = person.household
+    if household is not None:
         try:
-            require_unit_in_scope(by, person.household.unit, "household")
+            require_unit_in_scope(by, household.unit, "household")
         except RuleViolation as v:
             problems.add(v)
     problems.raise_if_any()
-    if not (person.registration_unit_id or person.residence_unit_id):
+    if registration_unit is None and residence_unit is None:
         raise RuleViolation("residence_unit", _("Give the unit of residence or of registration."))
-    require_unit_in_scope(by, person.residence_unit, "residence_unit")
-    require_unit_in_scope(by, person.registration_unit, "registration_unit")
+    require_unit_in_scope(by, residence_unit, "residence_unit")
+    require_unit_in_scope(by, registration_unit, "registration_unit")
 
 
 @transaction.atomic
@@ -302,29 +319,33 @@ def persons_write_many(
             person.version += 1
             person.updated_at = now
         Person.objects.bulk_update([p for p, _ in updated], fields, batch_size=batch_size)
-    # the same rows as history_row(...) with the same entries as history_record(changes=_created_changes(p)),
-    # their JSON written from a template (core.bulk.JSONText) and the user's columns read once
+    # the same rows as history_row(...) with the same entries as history_record(changes=_created_changes(p)) and
+    # as audit_write(...), built in one pass: the user's columns read once, the JSON written from a template
+    # (core.bulk.JSONText), each person's values read from its __dict__ (its foreign keys' descriptors are a Python
+    # call per read)
     js = json_string
-    history = [(p.pk, now, user_id, username, history_action, JSONText(
-        f'{{"name": [null, {js(p.name)}], "sex": [null, {js(p.sex)}], '
-        f'"birth_date": [null, "{p.birth_date.isoformat()}"], '
-        f'"id_number": [null, {js(mask(p.id_number)) if p.id_number else _null_or_empty(p.id_number)}], '
-        f'"residence_unit": [null, {_json_int(p.residence_unit_id)}], '
-        f'"registration_unit": [null, {_json_int(p.registration_unit_id)}]}}'))
-        for p in created]
+    history = []
+    audit = []
+    create = AuditAction.CREATE.value
+    for p in created:
+        a = p.__dict__
+        pk, number = a["id"], a["id_number"]
+        residence, registration = a["residence_unit_id"], a["registration_unit_id"]
+        history.append((pk, now, user_id, username, history_action, JSONText(
+            f'{{"name": [null, {js(a["name"])}], "sex": [null, {js(a["sex"])}], '
+            f'"birth_date": [null, "{a["birth_date"].isoformat()}"], '
+            f'"id_number": [null, {js(mask(number)) if number else _null_or_empty(number)}], '
+            f'"residence_unit": [null, {_json_int(residence)}], '
+            f'"registration_unit": [null, {_json_int(registration)}]}}')))
+        audit.append((create, "person", str(pk), residence or registration,
+                      JSONText(f'{{"what": "create", "person": {int(pk)}}}')))
     for p, diff in updated:
         row = history_row(person_id=p.pk, by=by, action="update", changes=diff, at=now)
         history.append(tuple(row[c] for c in _HISTORY_COLUMNS))
+        audit.append((AuditAction.UPDATE.value, "person", str(p.pk), p.residence_unit_id or p.registration_unit_id,
+                      {"what": "update", "person": p.pk}))
     insert_tuples(PersonHistory, _HISTORY_COLUMNS, history)
-    audit_record_many(user_id=user_id, username=username, channel=channel, at=now, entries=[
-        *({"action": AuditAction.CREATE, "object_type": "person", "object_id": str(p.pk),
-           "unit_id": p.residence_unit_id or p.registration_unit_id,
-           "detail": JSONText(f'{{"what": "create", "person": {int(p.pk)}}}')}
-          for p in created),
-        *({"action": AuditAction.UPDATE, "object_type": "person", "object_id": str(p.pk),
-           "unit_id": p.residence_unit_id or p.registration_unit_id, "detail": {"what": "update", "person": p.pk}}
-          for p, _ in updated),
-    ])
+    audit_record_rows(user_id=user_id, username=username, channel=channel, at=now, rows=audit)
 
 
 _HISTORY_COLUMNS = ("person_id", "at", "user_id", "username", "action", "changes")
