@@ -14,6 +14,7 @@ from renkou.core.errors import PermissionDenied, Problems, RuleViolation
 from renkou.orgunits.periods import Period, PeriodError
 from renkou.stats.indicators import check_definition
 from renkou.stats.models import FrozenValue, Indicator, Interval, PublishedPeriod
+from renkou.stats.snapshot import SnapshotInfo, snapshot_ensure
 
 STATS_ROLES = frozenset({Role.COUNTY_ADMIN, Role.STATISTICIAN})
 FIELDS = ("name_zh", "name_en", "description", "numerator", "denominator", "factor", "decimals", "unit_label",
@@ -125,3 +126,9 @@ def period_publish(*, by: User, period: str, channel: str = "web") -> PublishedP
     audit_record(user=by, action="period_publish", object_type="period", object_id=p.code,
                  detail={"values": len(rows)}, channel=channel)
     return published
+
+
+def snapshot_prepare() -> SnapshotInfo:
+    """The statistics snapshot brought up to date now (written in full the first time, refreshed after changes,
+    left as it is when current), so that the first page that reads figures does not pay for it."""
+    return snapshot_ensure()

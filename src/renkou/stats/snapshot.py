@@ -474,14 +474,15 @@ SELECT wife_id FROM changed_marriages WHERE wife_id IS NOT NULL UNION
 SELECT wife_id FROM derived_marriages WHERE id IN (SELECT id FROM changed_marriages) AND wife_id IS NOT NULL""")
 
 
-def _stock_merge(con: duckdb.DuckDBPyConnection, source: str, n: int) -> None:
+def _stock_merge(con: duckdb.DuckDBPyConnection, source: str, first: date, last: date, n: int) -> None:
     """Add to the kept stocks of ``source`` (``derived_stock_<source>``) the change of the touched persons' part:
-    their changes by village as they are (``stock_after``) less as they were (``stock_before``), made into stocks
-    at every month end the same way as the whole."""
+    their changes by village as they are now less as they were (``stock_before_<source>``, taken before their rows
+    were derived again), made into stocks at every month end the same way as the whole."""
     by = STOCK_SOURCES[source][1]
     keys = ", ".join(("unit", *by, "j"))
+    after = _stock_deltas(source, first, last, of="stock_persons")
     con.execute(f"""CREATE OR REPLACE TEMP TABLE stock_change AS SELECT {keys}, SUM(dn) AS dn FROM (
-  SELECT {keys}, dn FROM stock_after UNION ALL SELECT {keys}, -dn FROM stock_before) x
+  SELECT {keys}, dn FROM ({after}) a UNION ALL SELECT {keys}, -dn FROM stock_before_{source}) x
 GROUP BY {keys} HAVING SUM(dn) <> 0""")
     con.execute(f"CREATE OR REPLACE TEMP TABLE stock_added AS {stock_store_sql(source, 'stock_change', 'stock_months', n)}")
     same = " AND ".join(f"t.{c} IS NOT DISTINCT FROM a.{c}" for c in ("unit", "d", *by))
@@ -489,6 +490,7 @@ GROUP BY {keys} HAVING SUM(dn) <> 0""")
     con.execute(f"INSERT INTO derived_stock_{source} SELECT a.* FROM stock_added a "
                 f"WHERE NOT EXISTS (SELECT 1 FROM derived_stock_{source} t WHERE {same})")
     con.execute(f"DELETE FROM derived_stock_{source} WHERE n = 0")
+    con.execute(f"DROP TABLE stock_before_{source}")
 
 
 def _derive_touched(con: duckdb.DuckDBPyConnection, county: str) -> None:
@@ -551,16 +553,13 @@ def _derive(con: duckdb.DuckDBPyConnection, target: Path, info: SnapshotInfo, *,
     t0 = time.perf_counter()
     if touched:
         _stock_persons(con)
-        for name in STOCK_SOURCES:
+        for name in STOCK_SOURCES:  # the touched persons' part as it was, before their rows are derived again
             con.execute(f"CREATE TEMP TABLE stock_before_{name} AS "
                         f"{_stock_deltas(name, first, last, of='stock_persons')}")
         _derive_touched(con, county)
         for name in STOCK_SOURCES:
-            con.execute(f"CREATE OR REPLACE TEMP VIEW stock_before AS SELECT * FROM stock_before_{name}")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE stock_after AS "
-                        f"{_stock_deltas(name, first, last, of='stock_persons')}")
-            _stock_merge(con, name, len(months))
-            con.execute(f"DROP TABLE stock_before_{name}")
+            _stock_merge(con, name, first, last, len(months))
+        info.seconds["derive touched rows"] = time.perf_counter() - t0
     else:
         for name, sql in _typed_queries(county).items():
             con.execute(f"CREATE OR REPLACE TABLE derived_{name} AS {sql}")
@@ -574,8 +573,6 @@ def _derive(con: duckdb.DuckDBPyConnection, target: Path, info: SnapshotInfo, *,
                         f"{stock_store_sql(name, f'({_stock_deltas(name, first, last)})', 'stock_months', len(months))}")
             info.seconds[f"stock_{name}"] = time.perf_counter() - t0
         con.execute("UPDATE state SET derived_key = ?", [key])
-    if touched:
-        info.seconds["derive touched rows"] = time.perf_counter() - t0
     for name in STOCK_SOURCES:
         # In date order, so that a run reading a few month ends reads only the row groups holding them.
         t0 = time.perf_counter()

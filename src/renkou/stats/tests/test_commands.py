@@ -67,3 +67,12 @@ def test_bench_orm_baseline_equals_duckdb_on_the_small_register(small_register):
     for ind in Indicator.objects.all():
         a, b = compute(Definition.of(ind), orm).value, compute(Definition.of(ind), duck).value
         assert ((a == b) | (a != a) & (b != b)).all(), ind.code
+
+
+def test_snapshot_prepare_writes_the_snapshot_once(small_register):
+    """What ``renkou serve --demo`` calls at start: the snapshot is written, then left as it is while current."""
+    from renkou.stats.services import snapshot_prepare
+
+    first = snapshot_prepare()
+    assert first.mode == "full" and (first.path / "stock_pop_age.parquet").exists()
+    assert snapshot_prepare().mode == "current"

@@ -37,10 +37,10 @@ class Command(BaseCommand):
             except DemoError as exc:
                 raise CommandError(str(exc)) from exc
             # The statistics snapshot made now rather than by the first statistics page (a few seconds at 100k).
-            from renkou.stats.snapshot import snapshot_ensure
+            from renkou.stats.services import snapshot_prepare
 
             started = time.perf_counter()
-            info = snapshot_ensure()
+            info = snapshot_prepare()
             if info.mode != "current":
                 self.stdout.write(f"Statistics snapshot ({info.mode}) written in {time.perf_counter() - started:.1f} s")
             self.stdout.write("")
